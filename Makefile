@@ -1,0 +1,75 @@
+# Makefile for smpc, a PostgreSQL extension for federated secure analytics.
+#
+#   make            build the extension
+#   make install    install it into the PostgreSQL named by PG_CONFIG
+#   make test       install missing packages, build, install, run every suite
+#   make unit       build and run the unit tests of the pure-C core
+#   make fuzz       build and run the libFuzzer target (FUZZ_SECONDS=60)
+#
+# Built with PGXS.  PG_CONFIG defaults to Debian's PostgreSQL 15.
+
+EXTENSION = smpc
+EXTVERSION = 0.1
+MODULE_big = smpc
+DATA_built = smpc--$(EXTVERSION).sql
+PGFILEDESC = "smpc - federated secure analytics over secret-shared aggregates"
+
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+GLUE_SRCS = $(sort $(wildcard src/*.c))
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+
+ifndef PG_CONFIG
+PG_CONFIG := $(firstword $(wildcard /usr/lib/postgresql/15/bin/pg_config) pg_config)
+endif
+
+PG_CPPFLAGS = -I$(libpq_srcdir) -Isrc -Isrc/core
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare \
+	-Wno-missing-field-initializers -Wno-cast-function-type
+SHLIB_LINK_INTERNAL = $(libpq)
+SHLIB_LINK = -lsodium -lcrypto
+
+# pg_regress suites in sql/, run against a throwaway instance by test/run.sh
+REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
+
+EXTRA_CLEAN = test/unit/run_unit test/fuzz/fuzz_codec test/fuzz/make_corpus \
+	results regression.diffs regression.out tmp_check
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+# The install script is assembled from src/sql/*.sql, in name order.
+smpc--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
+	cat $^ > $@
+
+# The core is plain C99 with mixed declarations; PostgreSQL's own style rule
+# applies to the glue only.
+$(CORE_SRCS:.c=.o): CFLAGS += -Wno-declaration-after-statement
+
+# ---------------------------------------------------------------------------
+# Unit tests and fuzzing of the pure-C core (no server needed)
+
+UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
+UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit
+
+test/unit/run_unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
+	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lsodium -lcrypto
+
+.PHONY: unit fuzz test bench demo
+
+unit: test/unit/run_unit
+	test/unit/run_unit
+
+FUZZ_CC ?= clang-14
+FUZZ_SECONDS ?= 60
+test/fuzz/fuzz_codec: test/fuzz/fuzz_codec.c $(CORE_SRCS) $(wildcard src/core/*.h)
+	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core -o $@ \
+		test/fuzz/fuzz_codec.c $(CORE_SRCS) -lsodium -lcrypto
+
+fuzz: test/fuzz/fuzz_codec
+	mkdir -p test/fuzz/findings
+	test/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		-artifact_prefix=test/fuzz/findings/ test/fuzz/findings test/fuzz/corpus
+
+# The one command: see test/run.sh for what it does.
+test:
+	PG_CONFIG='$(PG_CONFIG)' test/run.sh

@@ -1,0 +1,18 @@
+-- The extension creates and owns schema smpc, and is preloaded.
+CREATE EXTENSION smpc;
+SELECT extname, extversion FROM pg_extension WHERE extname = 'smpc';
+SELECT count(*) AS objects_in_smpc
+  FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid
+ WHERE d.refclassid = 'pg_extension'::regclass
+   AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'smpc')
+   AND p.pronamespace <> 'smpc'::regnamespace;
+SELECT smpc.version() ~ '^smpc [0-9.]+ \(protocol [0-9]+\)$' AS version_ok;
+SHOW shared_preload_libraries;
+SELECT fdwname, fdwhandler::regproc, fdwvalidator::regproc
+  FROM pg_foreign_data_wrapper WHERE fdwname = 'smpc';
+-- Dropping leaves nothing behind, and it can be created again.
+DROP EXTENSION smpc;
+SELECT count(*) AS leftover_schema FROM pg_namespace WHERE nspname = 'smpc';
+SELECT count(*) AS leftover_wrapper FROM pg_foreign_data_wrapper WHERE fdwname = 'smpc';
+CREATE EXTENSION smpc;
+DROP EXTENSION smpc;

@@ -1,0 +1,173 @@
+/*
+ * smpc.h
+ *		Shared declarations of the smpc PostgreSQL glue, grouped by file.
+ */
+#ifndef SMPC_H
+#define SMPC_H
+
+#include "postgres.h"
+
+#include "foreign/foreign.h"
+#include "nodes/pg_list.h"
+
+#include "identity.h"
+
+#define SMPC_EXTENSION_VERSION "0.1"
+
+/* a federation has at most this many parties, this node included */
+#define SMPC_MAX_MEMBERS 64
+#define SMPC_DEFAULT_MIN_MEMBERS 3
+#define SMPC_DEFAULT_MIN_GROUP_SIZE 5
+#define SMPC_DEFAULT_MEMBER_TIMEOUT_MS 30000
+
+/* A member server as the querying node knows it. */
+typedef struct SmpcMember
+{
+	char	   *name;			/* server name */
+	Oid			serverid;
+	smpc_public_key key;		/* pinned node_key */
+	List	   *keywords;		/* libpq keywords (char *) ... */
+	List	   *values;			/* ... and values, server then user mapping */
+	bool		has_user_mapping;
+} SmpcMember;
+
+/* A federation server with its members resolved and defaults applied. */
+typedef struct SmpcFederation
+{
+	char	   *name;
+	Oid			serverid;
+	List	   *members;		/* SmpcMember *, this node not included */
+	int			nparties;		/* members + this node */
+	int			threshold;		/* t: privacy against t colluders */
+	int			min_members;
+	int			min_group_size;
+	int			member_timeout_ms;
+} SmpcFederation;
+
+/*
+ * SQLSTATEs of smpc's refusals: implementation-defined subclasses of class
+ * 28 (invalid authorization specification), so tools that only look at the
+ * class still see an authorization failure.
+ */
+#define ERRCODE_SMPC_KEY_MISMATCH		MAKE_SQLSTATE('2','8','S','0','1')
+#define ERRCODE_SMPC_UNKNOWN_NODE		MAKE_SQLSTATE('2','8','S','0','2')
+#define ERRCODE_SMPC_REPLAYED_REQUEST	MAKE_SQLSTATE('2','8','S','0','3')
+#define ERRCODE_SMPC_STALE_REQUEST		MAKE_SQLSTATE('2','8','S','0','4')
+#define ERRCODE_SMPC_NOT_FEDERATION_MEMBER MAKE_SQLSTATE('2','8','S','0','5')
+#define ERRCODE_SMPC_BAD_SIGNATURE		MAKE_SQLSTATE('2','8','S','0','6')
+
+/* One request to one member and its answer (see connection.c). */
+typedef struct SmpcMemberCall
+{
+	SmpcMember *member;
+	const uint8 *request;
+	size_t		request_len;
+	/* results */
+	uint8	   *response;		/* NULL on failure */
+	size_t		response_len;
+	char	   *error;			/* NULL on success */
+	char	   *sqlstate;
+	char	   *detail;
+	char	   *hint;
+	bool		remote_error;	/* the member raised the error itself */
+	bool		tls;			/* connection uses TLS */
+	double		elapsed_ms;		/* request to answer */
+	uint64		bytes_sent;
+} SmpcMemberCall;
+
+/* A published column of a dataset on this node. */
+typedef struct SmpcDatasetColumn
+{
+	char	   *name;			/* column name in the relation */
+	AttrNumber	attnum;
+	Oid			typid;
+	int32		typmod;
+	char	   *type_name;		/* format_type_with_typemod() */
+	char		group_policy;	/* SMPC_GROUP_NONE, _PUBLIC or _REVEAL */
+	List	   *domain;			/* declared values (char *) of a public key;
+								 * NIL for boolean/enum, whose type is the
+								 * domain */
+} SmpcDatasetColumn;
+
+#define SMPC_GROUP_NONE 'n'		/* not groupable */
+#define SMPC_GROUP_PUBLIC 'p'	/* public domain: key sets never exchanged */
+#define SMPC_GROUP_REVEAL 'r'	/* group keys may be revealed (leakage) */
+
+/* A dataset published by this node. */
+typedef struct SmpcDataset
+{
+	char	   *name;			/* federation-wide dataset name */
+	Oid			relid;			/* local relation or view */
+	Oid			publisher;		/* role member-side queries run as */
+	List	   *federations;	/* federation names (char *); NIL = all */
+	List	   *columns;		/* SmpcDatasetColumn *, in published order */
+} SmpcDataset;
+
+/* One row of smpc.audit_log, as the glue fills it (NULL = SQL NULL). */
+typedef struct SmpcAuditRecord
+{
+	const uint8 *session_id;	/* 16 bytes */
+	const char *node_role;		/* "querying" or "member" */
+	const char *federation;
+	const char *initiator_node; /* server name of the initiator, or this node */
+	const char *initiator_role; /* role name the initiator claims */
+	const char *dataset;
+	const char *dataset_sql;
+	List	   *participants;	/* node names (char *) */
+	const char *outcome;		/* "success", "failed", "refused", "incomplete" */
+	const char *error;
+	const uint8 *result_digest; /* 32 bytes, or NULL */
+	List	   *unfinished;		/* members that did not finish (char *) */
+} SmpcAuditRecord;
+
+/* in smpc.c */
+extern void _PG_init(void);
+extern void smpc_check_core_status(int status, const char *what);
+
+/* in node.c */
+extern void smpc_validate_name(const char *name, const char *what);
+extern const smpc_identity *smpc_node_identity(bool missing_ok, const char **name_out);
+extern char *smpc_public_key_text(const smpc_public_key *pk);
+extern char *smpc_fingerprint_text(const smpc_public_key *pk);
+
+/* in option.c */
+extern bool smpc_is_federation_server(ForeignServer *server);
+extern SmpcMember *smpc_get_member(const char *server_name);
+extern SmpcFederation *smpc_get_federation(const char *name);
+
+/* in replay.c */
+extern int	smpc_replay_cache_size;
+extern int	smpc_max_clock_skew_ms;
+extern void smpc_replay_init(void);
+extern int64 smpc_now_ms(void);
+struct smpc_signed_msg;
+extern void smpc_replay_check_and_remember(const struct smpc_signed_msg *m,
+										   const char *sender);
+
+/* in connection.c */
+extern void smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms);
+extern void smpc_raise_member_error(const SmpcMemberCall *mc);
+
+/* in request.c */
+extern int	smpc_max_message_size;
+extern uint8 *smpc_build_request(uint8 type, const uint8 *session_id, uint8 round,
+								 const SmpcMember *to, const char *federation,
+								 const uint8 *body, size_t body_len,
+								 size_t *len_out);
+extern bool smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id,
+							   uint8 round, const uint8 **payload,
+							   size_t *payload_len, char **why, bool *key_mismatch);
+extern void smpc_new_session_id(uint8 *session_id);
+
+/* in member.c */
+extern List *smpc_list_member_servers(void);
+
+/* in catalog.c */
+extern SmpcDataset *smpc_lookup_dataset(const char *name, bool missing_ok);
+extern List *smpc_list_datasets(void);
+extern Oid	smpc_extension_owner(void);
+
+/* in audit.c */
+extern void smpc_audit_record(const SmpcAuditRecord *rec);
+
+#endif

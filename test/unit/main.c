@@ -1,0 +1,78 @@
+/*
+ * main.c
+ *		Runs every unit-test suite of the pure-C core and prints a summary.
+ *
+ * Usage: run_unit [suite-name-substring]
+ * Exit status is 0 only when every case passed and at least one ran.
+ */
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "unit.h"
+
+static int	checks_failed_in_case;
+
+int
+unit_check(int ok, const char *expr, const char *file, int line)
+{
+	if (!ok)
+	{
+		checks_failed_in_case++;
+		fprintf(stderr, "    check failed: %s:%d: %s\n", file, line, expr);
+	}
+	return ok;
+}
+
+typedef struct suite
+{
+	const char *name;
+	const unit_case *cases;
+} suite;
+
+static const suite suites[] = {
+	{"field", field_cases},
+	{"shamir", shamir_cases},
+	{"encode", encode_cases},
+	{"crypto", crypto_cases},
+	{"codec", codec_cases},
+};
+
+int
+main(int argc, char **argv)
+{
+	int			passed = 0;
+	int			failed = 0;
+	const char *filter = argc > 1 ? argv[1] : NULL;
+
+	if (sodium_init() < 0)
+	{
+		fprintf(stderr, "unit: sodium_init failed\n");
+		return 2;
+	}
+
+	for (size_t s = 0; s < sizeof(suites) / sizeof(suites[0]); s++)
+	{
+		for (const unit_case *c = suites[s].cases; c->name != NULL; c++)
+		{
+			char		full[256];
+
+			snprintf(full, sizeof(full), "%s/%s", suites[s].name, c->name);
+			if (filter && strstr(full, filter) == NULL)
+				continue;
+			checks_failed_in_case = 0;
+			c->fn();
+			if (checks_failed_in_case == 0)
+			{
+				passed++;
+				printf("ok   %s\n", full);
+			}
+			else
+			{
+				failed++;
+				printf("FAIL %s (%d checks failed)\n", full, checks_failed_in_case);
+			}
+		}
+	}
+	printf("unit: %d passed, %d failed\n", passed, failed);
+	return (failed == 0 && passed > 0) ? 0 : 1;
+}
