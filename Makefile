@@ -61,9 +61,13 @@ unit: test/unit/run_unit
 
 FUZZ_CC ?= clang-14
 FUZZ_SECONDS ?= 60
-test/fuzz/fuzz_codec: test/fuzz/fuzz_codec.c $(CORE_SRCS) $(wildcard src/core/*.h)
+test/fuzz/fuzz_codec: test/fuzz/fuzz_codec.c test/fuzz/fuzz_fixtures.h $(CORE_SRCS) $(wildcard src/core/*.h)
 	$(FUZZ_CC) -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core -o $@ \
 		test/fuzz/fuzz_codec.c $(CORE_SRCS) -lsodium -lcrypto
+
+# Seed corpus generator; the committed corpus in test/fuzz/corpus came from it.
+test/fuzz/make_corpus: test/fuzz/make_corpus.c test/fuzz/fuzz_fixtures.h $(CORE_SRCS)
+	$(CC) $(UNIT_CFLAGS) -Itest/fuzz -o $@ test/fuzz/make_corpus.c $(CORE_SRCS) -lsodium -lcrypto
 
 fuzz: test/fuzz/fuzz_codec
 	mkdir -p test/fuzz/findings

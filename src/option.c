@@ -29,6 +29,7 @@
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/varlena.h"
 
 #include "identity.h"
@@ -341,6 +342,20 @@ smpc_is_federation_server(ForeignServer *server)
 	return false;
 }
 
+/* Is there a user mapping for userid (InvalidOid: PUBLIC) on the server? */
+static bool
+UserMappingExists(Oid userid, Oid serverid)
+{
+	HeapTuple	tp = SearchSysCache2(USERMAPPINGUSERSERVER,
+									 ObjectIdGetDatum(userid),
+									 ObjectIdGetDatum(serverid));
+
+	if (!HeapTupleIsValid(tp))
+		return false;
+	ReleaseSysCache(tp);
+	return true;
+}
+
 /*
  * smpc_get_member
  *		Look up a member server by name: its pinned key and the libpq
@@ -386,30 +401,19 @@ smpc_get_member(const char *server_name)
 			m->values = lappend(m->values, defGetString(def));
 		}
 	}
-	m->has_user_mapping = false;
+	/* credentials: the current user's mapping, else PUBLIC's, else none */
+	m->has_user_mapping = UserMappingExists(GetUserId(), server->serverid) ||
+		UserMappingExists(InvalidOid, server->serverid);
+	if (m->has_user_mapping)
 	{
-		UserMapping *um = NULL;
+		UserMapping *um = GetUserMapping(GetUserId(), server->serverid);
 
-		PG_TRY();
+		foreach(lc, um->options)
 		{
-			um = GetUserMapping(GetUserId(), server->serverid);
-		}
-		PG_CATCH();
-		{
-			FlushErrorState();
-			um = NULL;
-		}
-		PG_END_TRY();
-		if (um)
-		{
-			m->has_user_mapping = true;
-			foreach(lc, um->options)
-			{
-				DefElem    *def = (DefElem *) lfirst(lc);
+			DefElem    *def = (DefElem *) lfirst(lc);
 
-				m->keywords = lappend(m->keywords, def->defname);
-				m->values = lappend(m->values, defGetString(def));
-			}
+			m->keywords = lappend(m->keywords, def->defname);
+			m->values = lappend(m->values, defGetString(def));
 		}
 	}
 	return m;

@@ -20,6 +20,7 @@
 #include <sodium.h>
 
 #include "fuzz_fixtures.h"
+#include "messages.h"
 
 #define FUZZ_MAX_MESSAGE ((size_t) 1 << 20)
 #define FUZZ_MAX_ITEMS 64
@@ -203,6 +204,46 @@ fuzz_keyfile(const uint8_t *in, size_t len)
 	smpc_identity_wipe(&id);
 }
 
+/*
+ * The protocol payloads of messages.c: a request header followed by a
+ * string list (a DESCRIBE request), a ping reply, and a describe reply.
+ */
+static void
+fuzz_payloads(const uint8_t *in, size_t len)
+{
+	smpc_reader r;
+	smpc_request_header h;
+	smpc_str	names[FUZZ_MAX_ITEMS];
+	size_t		n;
+	smpc_ping_reply p;
+	smpc_dataset_desc *ds;
+	size_t		nds;
+
+	smpc_reader_init(&r, in, len);
+	if (smpc_request_header_get(&r, &h) == SMPC_OK)
+	{
+		require(h.federation.len > 0 && h.federation.len <= SMPC_MAX_NAME_LEN);
+		if (smpc_reader_get_str_list(&r, names, FUZZ_MAX_ITEMS, SMPC_MAX_NAME_LEN, &n) == SMPC_OK)
+			(void) smpc_reader_finish(&r);
+	}
+	if (smpc_ping_reply_decode(in, len, &p) == SMPC_OK)
+		require(p.node_name.len > 0 && p.node_name.ptr >= (const char *) in &&
+				p.node_name.ptr + p.node_name.len <= (const char *) in + len);
+	if (smpc_describe_reply_decode(in, len, &ds, &nds) == SMPC_OK)
+	{
+		uint8_t    *out;
+		size_t		outlen;
+
+		/* an accepted reply re-encodes to exactly the same bytes */
+		require(smpc_describe_reply_encode(ds, nds, &out, &outlen) == SMPC_OK);
+		require(outlen == len && memcmp(out, in, len) == 0);
+		smpc_free(out);
+		smpc_describe_reply_free(ds, nds);
+	}
+	else
+		require(ds == NULL && nds == 0);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -242,6 +283,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case FUZZ_KEYFILE:
 			fuzz_keyfile(in, len);
+			break;
+		case FUZZ_PAYLOADS:
+			fuzz_payloads(in, len);
 			break;
 	}
 	return 0;

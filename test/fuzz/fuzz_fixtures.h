@@ -26,7 +26,8 @@ enum fuzz_selector
 	FUZZ_ENVELOPE = 4,
 	FUZZ_PUBKEY_TEXT = 5,
 	FUZZ_KEYFILE = 6,
-	FUZZ_NSELECTORS = 7
+	FUZZ_PAYLOADS = 7,			/* request header, ping and describe replies */
+	FUZZ_NSELECTORS = 8
 };
 
 typedef struct fuzz_fixtures

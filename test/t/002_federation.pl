@@ -195,6 +195,20 @@ like($err, qr/malformed smpc request: message is truncated|malformed smpc reques
 ($rc, $out, $err) = $node{city}->psql('postgres', "SELECT smpc.exchange('\\xdeadbeef')");
 like($err, qr/malformed smpc request/, 'garbage is refused');
 
+# a request older than smpc.max_clock_skew is stale (checked before replays)
+$node{city}->safe_psql('postgres', q{ALTER SYSTEM SET smpc.max_clock_skew = '1s'; SELECT pg_reload_conf()});
+sleep(2);
+($rc, $out, $err) = $node{city}->psql('postgres', "SELECT smpc.exchange('\\x$req')");
+like($err, qr/stale request from node "st_marys"/, 'a stale request is refused');
+like($err, qr/SQLSTATE|differs from this node's clock/, '... saying how far off it is');
+$node{city}->safe_psql('postgres', q{ALTER SYSTEM RESET smpc.max_clock_skew; SELECT pg_reload_conf()});
+
+# pg_dump carries the publication catalog (the key file stays out of it)
+my $dump = `pg_dump -h @{[ $node{st_marys}->host ]} -p @{[ $node{st_marys}->port ]} -d postgres 2>&1`;
+like($dump, qr/COPY smpc\.dataset .*\nadmissions\tclinical\.admissions/s,
+	'pg_dump includes the published datasets');
+unlike($dump, qr/SMPCKEY/, 'pg_dump does not include the node key');
+
 # the peer role has no table privileges and cannot call anything but exchange
 ($rc, $out, $err) = $node{city}->psql('postgres', 'SELECT count(*) FROM clinical.admissions',
 	connstr => connstr_of($node{city}, user => 'smpc_peer', password => 'peer-secret'));

@@ -35,6 +35,7 @@ static const suite suites[] = {
 	{"encode", encode_cases},
 	{"crypto", crypto_cases},
 	{"codec", codec_cases},
+	{"messages", messages_cases},
 };
 
 int

@@ -846,6 +846,7 @@ test_type_names(void)
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_RESPONSE), "response") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_ERROR), "error") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_PING), "ping") == 0);
+	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_DESCRIBE), "describe") == 0);
 	CHECK(strcmp(smpc_msg_type_name(0), "unknown") == 0);
 	CHECK(strcmp(smpc_msg_type_name(255), "unknown") == 0);
 	{
@@ -853,7 +854,7 @@ test_type_names(void)
 
 		for (int t = 0; t < 256; t++)
 			valid += smpc_msg_type_valid((uint8_t) t);
-		CHECK(valid == 8);
+		CHECK(valid == 9);
 	}
 }
 

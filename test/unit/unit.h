@@ -31,5 +31,6 @@ extern const unit_case shamir_cases[];
 extern const unit_case encode_cases[];
 extern const unit_case crypto_cases[];
 extern const unit_case codec_cases[];
+extern const unit_case messages_cases[];
 
 #endif
