@@ -24,6 +24,7 @@
 #include "utils/hsearch.h"
 #include "utils/inval.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
@@ -434,7 +435,11 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 			break;
 		}
 
+#if PG_VERSION_NUM >= 170000
+		set = CreateWaitEventSet(CurrentResourceOwner, pending + 2);
+#else
 		set = CreateWaitEventSet(CurrentMemoryContext, pending + 2);
+#endif
 		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
 		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
 		for (int i = 0; i < ncalls; i++)

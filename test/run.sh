@@ -29,7 +29,7 @@ fi
 
 PACKAGES="gcc make libc6-dev perl libipc-run-perl \
 postgresql-$PGMAJOR postgresql-server-dev-$PGMAJOR postgresql-client-$PGMAJOR \
-libsodium-dev libssl-dev libpq-dev"
+libsodium-dev libssl-dev libpq-dev openssl"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'make test: %s\n' "$*" >&2; exit 1; }

@@ -83,6 +83,22 @@ for my $name (@names)
 		"$name: federation_status shows every member healthy");
 }
 
+# --- TLS: county turns on SSL, st_marys requires it --------------------------
+{
+	my $dd = $node{county}->data_dir;
+	system('openssl', 'req', '-new', '-x509', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
+		'-newkey', 'rsa:2048', '-keyout', "$dd/server.key", '-out', "$dd/server.crt") == 0
+	  or die 'openssl failed';
+	chmod 0600, "$dd/server.key";
+	$node{county}->append_conf('postgresql.conf', "ssl = on\n");
+	$node{county}->restart;
+	$node{st_marys}->safe_psql('postgres', q{ALTER SERVER county OPTIONS (ADD sslmode 'require')});
+	is($node{st_marys}->safe_psql('postgres', q{
+		SELECT member || ':' || tls || ':' || key_matches FROM smpc.federation_status('research')
+		 ORDER BY member}),
+		"city:false:true\ncounty:true:true", 'federation_status reports which members use TLS');
+}
+
 # --- IMPORT FOREIGN SCHEMA ----------------------------------------------------
 $node{st_marys}->safe_psql('postgres', q{
 	CREATE SCHEMA federation;
