@@ -49,7 +49,9 @@ $(CORE_SRCS:.c=.o): CFLAGS += -Wno-declaration-after-statement
 # Unit tests and fuzzing of the pure-C core (no server needed)
 
 UNIT_SRCS = $(sort $(wildcard test/unit/*.c))
-UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit
+# sanitizers catch an out-of-bounds read the assertions would miss
+UNIT_CFLAGS = -std=gnu11 -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit \
+	-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 test/unit/run_unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lsodium -lcrypto
