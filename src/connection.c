@@ -64,12 +64,15 @@ typedef struct Call
 	CallState	state;
 	PostgresPollingStatusType poll;	/* during CONNECTING */
 	bool		want_write;		/* during SENDING */
+	PGresult   *first;			/* first result of the query, while draining */
 	instr_time	start;
 } Call;
 
 static void InitConnectionCache(void);
 static void ConnInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue);
 static void ConnXactCallback(XactEvent event, void *arg);
+static void ConnSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+								SubTransactionId parentSubid, void *arg);
 static void DropConnection(ConnCacheEntry *entry, bool cancel);
 static void FailCall(Call *call, const char *sqlstate, const char *fmt,...) pg_attribute_printf(3, 4);
 static void StartCall(Call *call);
@@ -87,6 +90,7 @@ InitConnectionCache(void)
 	ctl.entrysize = sizeof(ConnCacheEntry);
 	ConnectionHash = hash_create("smpc connections", 8, &ctl, HASH_ELEM | HASH_BLOBS);
 	RegisterXactCallback(ConnXactCallback, NULL);
+	RegisterSubXactCallback(ConnSubXactCallback, NULL);
 	CacheRegisterSyscacheCallback(FOREIGNSERVEROID, ConnInvalidateCallback, (Datum) 0);
 	CacheRegisterSyscacheCallback(USERMAPPINGOID, ConnInvalidateCallback, (Datum) 0);
 }
@@ -131,6 +135,25 @@ ConnXactCallback(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * A subtransaction aborted (e.g. an EXCEPTION block caught a cancel): a
+ * connection left busy belongs to the interrupted protocol; drop it now.
+ */
+static void
+ConnSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
+					SubTransactionId parentSubid, void *arg)
+{
+	HASH_SEQ_STATUS scan;
+	ConnCacheEntry *entry;
+
+	if (event != SUBXACT_EVENT_ABORT_SUB)
+		return;
+	hash_seq_init(&scan, ConnectionHash);
+	while ((entry = hash_seq_search(&scan)) != NULL)
+		if (entry->conn && entry->busy)
+			DropConnection(entry, true);
+}
+
 /* Close a connection, first asking the member to cancel a running query. */
 static void
 DropConnection(ConnCacheEntry *entry, bool cancel)
@@ -159,6 +182,18 @@ DropConnection(ConnCacheEntry *entry, bool cancel)
 	entry->invalidated = false;
 }
 
+/* A SQLSTATE a member may send: five of [0-9A-Z], not a success class. */
+static bool
+ValidSqlstate(const char *s)
+{
+	if (strlen(s) != 5)
+		return false;
+	for (int i = 0; i < 5; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return !(s[0] == '0' && (s[1] == '0' || s[1] == '1' || s[1] == '2'));
+}
+
 /* Mark a call failed with an error message; its connection is dropped. */
 static void
 FailCall(Call *call, const char *sqlstate, const char *fmt,...)
@@ -172,8 +207,29 @@ FailCall(Call *call, const char *sqlstate, const char *fmt,...)
 	call->mc->error = pstrdup(buf);
 	call->mc->sqlstate = sqlstate ? pstrdup(sqlstate) : NULL;
 	call->state = CALL_FAILED;
+	if (call->first)
+	{
+		PQclear(call->first);
+		call->first = NULL;
+	}
+	/*
+	 * PQcancel connects synchronously, which could stall for the kernel's
+	 * connect timeout on an unreachable member; closing the connection is
+	 * enough for the member's backend to notice at its next read or write.
+	 */
 	if (call->entry)
-		DropConnection(call->entry, true);
+		DropConnection(call->entry, false);
+}
+
+static bool
+HasKeyword(List *keywords, const char *kw)
+{
+	ListCell   *lc;
+
+	foreach(lc, keywords)
+		if (strcmp(lfirst(lc), kw) == 0)
+			return true;
+	return false;
 }
 
 /* Begin a call: reuse an idle cached connection or start connecting. */
@@ -201,6 +257,13 @@ StartCall(Call *call)
 						PQtransactionStatus(entry->conn) != PQTRANS_IDLE))
 		DropConnection(entry, false);
 
+	if (entry->conn == NULL && !superuser() && !HasKeyword(m->keywords, "password"))
+	{
+		FailCall(call, "28000",
+				 "no password in the user mapping for this member");
+		call->mc->hint = pstrdup("Non-superusers must log in to members with a password, so the server's own credentials are never used on their behalf; set option \"password\" on the user mapping.");
+		return;
+	}
 	if (entry->conn == NULL)
 	{
 		int			n = list_length(m->keywords);
@@ -270,6 +333,12 @@ AdvanceCall(Call *call)
 					 pchomp(PQerrorMessage(conn)));
 			return;
 		}
+		if (!superuser() && !PQconnectionUsedPassword(conn))
+		{
+			FailCall(call, "28000",
+					 "non-superusers must authenticate to members with a password");
+			return;
+		}
 		call->mc->tls = PQsslInUse(conn);
 		call->state = CALL_SENDING;
 		call->want_write = false;
@@ -318,8 +387,24 @@ AdvanceCall(Call *call)
 					 pchomp(PQerrorMessage(conn)));
 			return;
 		}
-		if (!PQisBusy(conn))
-			CollectResult(call);
+		/*
+		 * Take results only while libpq has them complete: PQgetResult on a
+		 * busy connection would block outside this wait loop.
+		 */
+		while (!PQisBusy(conn))
+		{
+			PGresult   *res = PQgetResult(conn);
+
+			if (res == NULL)
+			{
+				CollectResult(call);
+				return;
+			}
+			if (call->first == NULL)
+				call->first = res;
+			else
+				PQclear(res);
+		}
 	}
 }
 
@@ -328,17 +413,10 @@ static void
 CollectResult(Call *call)
 {
 	PGconn	   *conn = call->entry->conn;
-	PGresult   *res;
-	PGresult   *first = NULL;
+	PGresult   *first = call->first;
 	instr_time	end;
 
-	while ((res = PQgetResult(conn)) != NULL)
-	{
-		if (first == NULL)
-			first = res;
-		else
-			PQclear(res);
-	}
+	call->first = NULL;
 	INSTR_TIME_SET_CURRENT(end);
 	INSTR_TIME_SUBTRACT(end, call->start);
 	call->mc->elapsed_ms = INSTR_TIME_GET_MILLISEC(end);
@@ -368,6 +446,17 @@ CollectResult(Call *call)
 		const char *detail = PQresultErrorField(first, PG_DIAG_MESSAGE_DETAIL);
 		const char *hint = PQresultErrorField(first, PG_DIAG_MESSAGE_HINT);
 
+		/* an error libpq made up locally is not the member's answer */
+		if (sqlstate == NULL || !ValidSqlstate(sqlstate) ||
+			PQstatus(conn) != CONNECTION_OK)
+		{
+			char	   *msg = pstrdup(primary ? primary : pchomp(PQerrorMessage(conn)));
+
+			PQclear(first);
+			FailCall(call, "08006", "connection lost: %s", msg);
+			return;
+		}
+
 		call->mc->error = pstrdup(primary ? primary : pchomp(PQerrorMessage(conn)));
 		call->mc->sqlstate = sqlstate ? pstrdup(sqlstate) : NULL;
 		call->mc->detail = detail ? pstrdup(detail) : NULL;
@@ -381,6 +470,51 @@ CollectResult(Call *call)
 	}
 	PQclear(first);
 	FailCall(call, "08P01", "unexpected answer from member");
+}
+
+/*
+ * Wait up to timeout_ms for the latch or any pending call's socket; fills
+ * events and returns how many fired.  The WaitEventSet owns a kernel
+ * descriptor, so it is freed on every path, errors included.
+ */
+static int
+WaitForCalls(Call *st, int ncalls, int pending, long timeout_ms, WaitEvent *events)
+{
+	WaitEventSet *set;
+	volatile int nevents = 0;
+
+#if PG_VERSION_NUM >= 170000
+	set = CreateWaitEventSet(CurrentResourceOwner, pending + 2);
+#else
+	set = CreateWaitEventSet(CurrentMemoryContext, pending + 2);
+#endif
+	PG_TRY();
+	{
+		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
+		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
+		for (int i = 0; i < ncalls; i++)
+		{
+			uint32		ev;
+
+			if (st[i].state == CALL_DONE || st[i].state == CALL_FAILED)
+				continue;
+			if (st[i].state == CALL_CONNECTING)
+				ev = st[i].poll == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
+			else if (st[i].state == CALL_SENDING)
+				ev = WL_SOCKET_WRITEABLE | WL_SOCKET_READABLE;
+			else
+				ev = WL_SOCKET_READABLE;
+			AddWaitEventToSet(set, ev, PQsocket(st[i].entry->conn), NULL, &st[i]);
+		}
+		nevents = WaitEventSetWait(set, timeout_ms, events, pending + 2,
+								   PG_WAIT_EXTENSION);
+	}
+	PG_FINALLY();
+	{
+		FreeWaitEventSet(set);
+	}
+	PG_END_TRY();
+	return nevents;
 }
 
 /*
@@ -405,14 +539,19 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 	{
 		st[i].mc = &calls[i];
 		calls[i].response = NULL;
+		calls[i].response_len = 0;
 		calls[i].error = NULL;
+		calls[i].sqlstate = NULL;
+		calls[i].detail = NULL;
+		calls[i].hint = NULL;
 		calls[i].remote_error = false;
+		calls[i].tls = false;
+		calls[i].elapsed_ms = 0;
 		StartCall(&st[i]);
 	}
 
 	for (;;)
 	{
-		WaitEventSet *set;
 		WaitEvent  *events;
 		int			nevents;
 		long		remaining;
@@ -429,37 +568,14 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 		{
 			for (int i = 0; i < ncalls; i++)
 				if (st[i].state != CALL_DONE && st[i].state != CALL_FAILED)
-					FailCall(&st[i], "57014",
+					FailCall(&st[i], "08006",
 							 "member did not answer within %d ms (member_timeout)",
 							 timeout_ms);
 			break;
 		}
 
-#if PG_VERSION_NUM >= 170000
-		set = CreateWaitEventSet(CurrentResourceOwner, pending + 2);
-#else
-		set = CreateWaitEventSet(CurrentMemoryContext, pending + 2);
-#endif
-		AddWaitEventToSet(set, WL_LATCH_SET, PGINVALID_SOCKET, MyLatch, NULL);
-		AddWaitEventToSet(set, WL_EXIT_ON_PM_DEATH, PGINVALID_SOCKET, NULL, NULL);
-		for (int i = 0; i < ncalls; i++)
-		{
-			uint32		ev;
-
-			if (st[i].state == CALL_DONE || st[i].state == CALL_FAILED)
-				continue;
-			if (st[i].state == CALL_CONNECTING)
-				ev = st[i].poll == PGRES_POLLING_READING ? WL_SOCKET_READABLE : WL_SOCKET_WRITEABLE;
-			else if (st[i].state == CALL_SENDING)
-				ev = WL_SOCKET_WRITEABLE | WL_SOCKET_READABLE;
-			else
-				ev = WL_SOCKET_READABLE;
-			AddWaitEventToSet(set, ev, PQsocket(st[i].entry->conn), NULL, &st[i]);
-		}
 		events = palloc(sizeof(WaitEvent) * (pending + 2));
-		nevents = WaitEventSetWait(set, remaining, events, pending + 2,
-								   PG_WAIT_EXTENSION);
-		FreeWaitEventSet(set);
+		nevents = WaitForCalls(st, ncalls, pending, remaining, events);
 
 		for (int e = 0; e < nevents; e++)
 		{

@@ -90,8 +90,15 @@ SmpcGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 	 */
 	add_path(baserel, (Path *)
 			 create_foreignscan_path(root, baserel, NULL, baserel->rows,
+#if PG_VERSION_NUM >= 180000
+									 0,
+#endif
 									 10000000.0, 10000000.0, NIL,
-									 baserel->lateral_relids, NULL, NIL));
+									 baserel->lateral_relids, NULL,
+#if PG_VERSION_NUM >= 170000
+									 NIL,
+#endif
+									 NIL));
 }
 
 /*
@@ -382,9 +389,9 @@ SmpcImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 			{
 				pd->colnames[c] = pnstrdup(descs[d].columns[c].name.ptr,
 										   descs[d].columns[c].name.len);
-				pd->coltypes[c] = CanonicalType(pd->party, pd->name, pd->colnames[c],
-												pnstrdup(descs[d].columns[c].type_name.ptr,
-														 descs[d].columns[c].type_name.len));
+				/* as sent; made canonical only if this dataset is compared */
+				pd->coltypes[c] = pnstrdup(descs[d].columns[c].type_name.ptr,
+										   descs[d].columns[c].type_name.len);
 			}
 			member_sets[i] = lappend(member_sets[i], pd);
 		}
@@ -424,6 +431,9 @@ SmpcImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid)
 								ref->name, calls[i].member->name)));
 				break;
 			}
+			for (int c = 0; c < found->ncolumns; c++)
+				found->coltypes[c] = CanonicalType(found->party, found->name,
+												   found->colnames[c], found->coltypes[c]);
 			CompareDatasets(ref, found);
 		}
 		if (!everywhere)

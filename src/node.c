@@ -112,6 +112,16 @@ ReadNodeFile(smpc_identity *id, char *name, struct stat *st_out)
 				(errcode_for_file_access(),
 				 errmsg("could not stat smpc node key file \"%s\": %m",
 						NODE_KEY_FILE)));
+	/* refuse a key others could read before reading it */
+	if ((st_out->st_mode & (S_IRWXG | S_IRWXO)) != 0)
+	{
+		CloseTransientFile(fd);
+		ereport(ERROR,
+				(errcode(ERRCODE_CONFIG_FILE_ERROR),
+				 errmsg("smpc node key file \"%s\" is accessible to other users",
+						NODE_KEY_FILE),
+				 errhint("Restrict it with chmod 0600.")));
+	}
 	len = read(fd, buf, sizeof(buf));
 	if (len < 0)
 		ereport(ERROR,
@@ -119,13 +129,6 @@ ReadNodeFile(smpc_identity *id, char *name, struct stat *st_out)
 				 errmsg("could not read smpc node key file \"%s\": %m",
 						NODE_KEY_FILE)));
 	CloseTransientFile(fd);
-
-	if ((st_out->st_mode & (S_IRWXG | S_IRWXO)) != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_CONFIG_FILE_ERROR),
-				 errmsg("smpc node key file \"%s\" is accessible to other users",
-						NODE_KEY_FILE),
-				 errhint("Restrict it with chmod 0600.")));
 
 	namelen = len > SMPC_KEYFILE_LEN ? (size_t) len - SMPC_KEYFILE_LEN : 0;
 	rc = smpc_identity_from_keyfile(buf, len < SMPC_KEYFILE_LEN ? (size_t) len : SMPC_KEYFILE_LEN, id);

@@ -164,7 +164,7 @@ ParseIntOption(DefElem *def, int min, int max)
 	result = strtol(val, &end, 10);
 	if (errno != 0 || end == val || *end != '\0' || result < min || result > max)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, val),
 				 errdetail("It must be an integer from %d to %d.", min, max)));
 	return (int) result;
@@ -180,7 +180,7 @@ ParseTimeoutOption(DefElem *def)
 
 	if (!parse_int(val, &ms, GUC_UNIT_MS, &hint) || ms < 100 || ms > 3600 * 1000)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for option \"%s\": \"%s\"", def->defname, val),
 				 errdetail("It must be a duration from 100ms to 1h, such as '30s'."),
 				 hint ? errhint("%s", hint) : 0));
@@ -197,7 +197,7 @@ ValidateMemberList(DefElem *def)
 
 	if (!SplitIdentifierString(raw, ',', &names) || names == NIL)
 		ereport(ERROR,
-				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid value for option \"members\": \"%s\"", defGetString(def)),
 				 errdetail("It must be a comma-separated list of member server names.")));
 	if (list_length(names) > SMPC_MAX_MEMBERS - 1)
@@ -269,7 +269,7 @@ smpc_fdw_validator(PG_FUNCTION_ARGS)
 
 			if (rc != SMPC_OK)
 				ereport(ERROR,
-						(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						 errmsg("invalid value for option \"node_key\": %s",
 								smpc_status_message(rc)),
 						 errdetail("A node key has the form \"smpc1:\" followed by 86 base64url characters."),
@@ -342,6 +342,26 @@ smpc_is_federation_server(ForeignServer *server)
 	return false;
 }
 
+/*
+ * Is a stored server option one to pass to libpq?  An option the libpq
+ * loaded now does not know (libpq is upgraded independently of the server)
+ * is an error naming the server, never a crash.
+ */
+static bool
+IsLibpqServerOption(ForeignServer *server, const char *keyword)
+{
+	const SmpcOption *o = FindOption(keyword, ForeignServerRelationId);
+
+	if (o == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FDW_INVALID_OPTION_NAME),
+				 errmsg("option \"%s\" of server \"%s\" is not supported by this libpq",
+						keyword, server->servername),
+				 errhint("Remove it with ALTER SERVER %s OPTIONS (DROP %s).",
+						 quote_identifier(server->servername), keyword)));
+	return o->is_libpq;
+}
+
 /* Is there a user mapping for userid (InvalidOid: PUBLIC) on the server? */
 static bool
 UserMappingExists(Oid userid, Oid serverid)
@@ -395,7 +415,7 @@ smpc_get_member(const char *server_name)
 			smpc_check_core_status(smpc_pubkey_from_text(key, strlen(key), &m->key),
 								   "parse the pinned node key");
 		}
-		else if (FindOption(def->defname, ForeignServerRelationId)->is_libpq)
+		else if (IsLibpqServerOption(server, def->defname))
 		{
 			m->keywords = lappend(m->keywords, def->defname);
 			m->values = lappend(m->values, defGetString(def));

@@ -3,7 +3,8 @@
  *		Shared-memory record of recently accepted requests, so a member
  *		refuses a request it has already seen.
  *
- * A request is identified by (sender key, session id, round, message type).
+ * A request is identified by (database, sender key, recipient key, session
+ * id, round, message type).
  * A legitimate querying node never sends two requests with the same
  * identity, and a request older than smpc.max_clock_skew is refused on its
  * timestamp anyway, so entries expire after that window.  The table has a
@@ -30,7 +31,8 @@
 typedef struct ReplayEntry
 {
 	uint8		key[REPLAY_KEY_BYTES];	/* hash key: BLAKE2b of identity */
-	int64		expires_ms;		/* unix epoch milliseconds */
+	int64		timestamp_ms;	/* the request's own timestamp (unix ms); the
+								 * entry lives while it is within the skew */
 } ReplayEntry;
 
 typedef struct ReplayShared
@@ -101,13 +103,14 @@ ReplayShmemStartup(void)
 void
 smpc_replay_init(void)
 {
-	DefineCustomIntVariable("smpc.replay_cache_size",
-							"Number of recent requests a member remembers to refuse replays.",
-							NULL,
-							&smpc_replay_cache_size,
-							16384, 128, 16 * 1024 * 1024,
-							PGC_POSTMASTER, 0,
-							NULL, NULL, NULL);
+	if (process_shared_preload_libraries_in_progress)
+		DefineCustomIntVariable("smpc.replay_cache_size",
+								"Number of recent requests a member remembers to refuse replays.",
+								NULL,
+								&smpc_replay_cache_size,
+								16384, 128, 16 * 1024 * 1024,
+								PGC_POSTMASTER, 0,
+								NULL, NULL, NULL);
 	DefineCustomIntVariable("smpc.max_clock_skew",
 							"How far a request's timestamp may differ from this node's clock.",
 							"Requests older or newer than this are refused as stale.",
@@ -155,7 +158,7 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 	if (m->timestamp_ms < now - smpc_max_clock_skew_ms ||
 		m->timestamp_ms > now + smpc_max_clock_skew_ms)
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				(errcode(ERRCODE_SMPC_STALE_REQUEST),
 				 errmsg("stale request from node \"%s\"", sender),
 				 errdetail("The request's timestamp differs from this node's clock by %lld ms; at most %d ms are allowed.",
 						   (long long) (m->timestamp_ms - now), smpc_max_clock_skew_ms),
@@ -169,7 +172,9 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 				 errhint("Add smpc to shared_preload_libraries in postgresql.conf and restart the server.")));
 
 	crypto_generichash_init(&st, NULL, 0, sizeof(key));
+	crypto_generichash_update(&st, (const uint8 *) &MyDatabaseId, sizeof(MyDatabaseId));
 	crypto_generichash_update(&st, m->sender_pk, sizeof(m->sender_pk));
+	crypto_generichash_update(&st, m->recipient_pk, sizeof(m->recipient_pk));
 	crypto_generichash_update(&st, m->session_id, sizeof(m->session_id));
 	crypto_generichash_update(&st, &m->round, 1);
 	crypto_generichash_update(&st, &m->type, 1);
@@ -177,11 +182,11 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 
 	LWLockAcquire(replay_shared->lock, LW_EXCLUSIVE);
 	entry = hash_search(replay_hash, key, HASH_FIND, NULL);
-	if (entry != NULL && entry->expires_ms >= now)
+	if (entry != NULL && entry->timestamp_ms + smpc_max_clock_skew_ms >= now)
 	{
 		LWLockRelease(replay_shared->lock);
 		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
+				(errcode(ERRCODE_SMPC_REPLAYED_REQUEST),
 				 errmsg("replayed request from node \"%s\"", sender),
 				 errdetail("This member has already accepted a %s request for this session and round.",
 						   smpc_msg_type_name(m->type)),
@@ -194,7 +199,7 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 
 		hash_seq_init(&seq, replay_hash);
 		while ((e = hash_seq_search(&seq)) != NULL)
-			if (e->expires_ms < now)
+			if (e->timestamp_ms + smpc_max_clock_skew_ms < now)
 				hash_search(replay_hash, e->key, HASH_REMOVE, NULL);
 		if (hash_get_num_entries(replay_hash) >= smpc_replay_cache_size)
 		{
@@ -215,6 +220,6 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 				(errcode(ERRCODE_OUT_OF_MEMORY),
 				 errmsg("out of shared memory for the smpc replay cache")));
 	}
-	entry->expires_ms = m->timestamp_ms + smpc_max_clock_skew_ms;
+	entry->timestamp_ms = m->timestamp_ms;
 	LWLockRelease(replay_shared->lock);
 }

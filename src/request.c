@@ -18,7 +18,7 @@
 #include "messages.h"
 #include "smpc.h"
 
-/* smpc.max_message_size, in bytes (GUC in kB) */
+/* smpc.max_message_size, in bytes */
 int			smpc_max_message_size = 64 * 1024 * 1024;
 
 /* smpc_new_session_id: 16 fresh random bytes. */

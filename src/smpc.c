@@ -45,7 +45,7 @@ _PG_init(void)
 							"Largest protocol message smpc sends or accepts.",
 							NULL,
 							&smpc_max_message_size,
-							64 * 1024 * 1024, 64 * 1024, MaxAllocSize,
+							64 * 1024 * 1024, 64 * 1024, (int) SMPC_MAX_MESSAGE_DEFAULT,
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
 	smpc_replay_init();

@@ -99,6 +99,19 @@ for my $name (@names)
 		"city:false:true\ncounty:true:true", 'federation_status reports which members use TLS');
 }
 
+# --- a non-superuser must log in to members with a password ----------------
+$node{st_marys}->safe_psql('postgres', q{
+	CREATE ROLE analyst LOGIN;
+	CREATE USER MAPPING FOR analyst SERVER city OPTIONS (user 'smpc_peer');
+});
+is($node{st_marys}->safe_psql('postgres', q{
+	SET ROLE analyst;
+	SELECT member || ': ' || coalesce(error, 'ok') FROM smpc.federation_status('research')
+	 ORDER BY member}),
+	"city: no password in the user mapping for this member\ncounty: ok",
+	'a non-superuser without a password in its user mapping is refused');
+$node{st_marys}->safe_psql('postgres', q{DROP USER MAPPING FOR analyst SERVER city});
+
 # --- IMPORT FOREIGN SCHEMA ----------------------------------------------------
 $node{st_marys}->safe_psql('postgres', q{
 	CREATE SCHEMA federation;
