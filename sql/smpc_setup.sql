@@ -1,5 +1,7 @@
 -- The extension creates and owns schema smpc, and is preloaded.
 CREATE EXTENSION smpc;
+-- the install script's search_path does not leak into the session
+SHOW search_path;
 SELECT extname, extversion FROM pg_extension WHERE extname = 'smpc';
 SELECT count(*) AS objects_in_smpc
   FROM pg_depend d JOIN pg_proc p ON d.classid = 'pg_proc'::regclass AND d.objid = p.oid

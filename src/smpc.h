@@ -56,6 +56,9 @@ typedef struct SmpcFederation
 #define ERRCODE_SMPC_NOT_FEDERATION_MEMBER MAKE_SQLSTATE('2','8','S','0','5')
 #define ERRCODE_SMPC_BAD_SIGNATURE		MAKE_SQLSTATE('2','8','S','0','6')
 
+/* A member refuses a dataset query its policy cannot prove safe. */
+#define ERRCODE_SMPC_POLICY_VIOLATION	MAKE_SQLSTATE('4','2','S','0','1')
+
 /* One request to one member and its answer (see connection.c). */
 typedef struct SmpcMemberCall
 {
@@ -166,6 +169,9 @@ extern List *smpc_list_member_servers(void);
 extern SmpcDataset *smpc_lookup_dataset(const char *name, bool missing_ok);
 extern List *smpc_list_datasets(void);
 extern Oid	smpc_extension_owner(void);
+
+/* in policy.c */
+extern char *smpc_policy_check(const SmpcDataset *ds, const char *sql);
 
 /* in audit.c */
 extern void smpc_audit_record(const SmpcAuditRecord *rec);

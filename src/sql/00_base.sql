@@ -6,7 +6,7 @@
 -- The schema belongs to the extension, so DROP EXTENSION removes it too.
 -- Everything below is created in it (CREATE EXTENSION restores search_path).
 CREATE SCHEMA smpc;
-SET search_path = smpc, pg_catalog;
+SET LOCAL search_path = smpc, pg_catalog;
 
 CREATE FUNCTION version()
 RETURNS text
