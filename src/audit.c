@@ -35,7 +35,7 @@
 PG_FUNCTION_INFO_V1(smpc_audit_log_append_only);
 PG_FUNCTION_INFO_V1(smpc_audit_test_record);
 
-static void InsertRecord(const SmpcAuditRecord *rec);
+static void InsertRecord(void *arg);
 static Datum ByteaDatum(const uint8 *data, size_t len);
 static Datum SafeTextDatum(const char *str);
 static Datum TextArrayDatum(List *list);
@@ -51,40 +51,18 @@ static Datum TextArrayDatum(List *list);
 void
 smpc_audit_record(const SmpcAuditRecord *rec)
 {
-	Oid			owner;
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-
 	if (rec == NULL || rec->session_id == NULL || rec->node_role == NULL ||
 		rec->outcome == NULL)
 		elog(ERROR, "smpc audit record lacks session_id, node_role or outcome");
 
-	owner = smpc_extension_owner();
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		save_nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "pg_catalog, pg_temp",
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		InsertRecord(rec);
-		AtEOXact_GUC(false, save_nestlevel);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
+	smpc_run_as_extension_owner(InsertRecord, (void *) rec);
 }
 
 /* Insert the row through SPI; runs as the extension owner. */
 static void
-InsertRecord(const SmpcAuditRecord *rec)
+InsertRecord(void *arg)
 {
+	const SmpcAuditRecord *rec = (const SmpcAuditRecord *) arg;
 	Oid			argtypes[AUDIT_NCOLUMNS] = {
 		BYTEAOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTARRAYOID, TEXTOID, TEXTOID, BYTEAOID, TEXTARRAYOID
@@ -120,8 +98,6 @@ InsertRecord(const SmpcAuditRecord *rec)
 		nulls[11] = ' ';
 	}
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute_with_args("INSERT INTO smpc.audit_log"
 							  " (session_id, node_role, federation,"
 							  "  initiator_node, initiator_role, dataset,"
@@ -132,8 +108,6 @@ InsertRecord(const SmpcAuditRecord *rec)
 							  AUDIT_NCOLUMNS, argtypes, args, nulls,
 							  false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into smpc.audit_log");
-	if (SPI_finish() != SPI_OK_FINISH)
-		elog(ERROR, "SPI_finish failed");
 }
 
 static Datum

@@ -70,7 +70,6 @@ typedef struct DomainValueContext
 	const char *value;
 } DomainValueContext;
 
-static void RunAsExtensionOwner(void (*work) (CatalogWork *), CatalogWork *cw);
 static char *RoleName(Oid roleid);
 static ArrayType *TextArrayFromList(List *list);
 static List *TextArrayToList(Datum array);
@@ -83,10 +82,10 @@ static bool HasOwnDomain(Oid typid);
 static List *ParseFederations(ArrayType *federations);
 static void CheckReadPrivilege(Oid relid, List *columns, Oid roleid);
 static Oid	LockDatasetRow(const char *name);
-static void WriteDataset(CatalogWork *cw);
-static void DeleteDataset(CatalogWork *cw);
-static void ReadDataset(CatalogWork *cw);
-static void ReadDatasetNames(CatalogWork *cw);
+static void WriteDataset(void *arg);
+static void DeleteDataset(void *arg);
+static void ReadDataset(void *arg);
+static void ReadDatasetNames(void *arg);
 static void ResolveDataset(SmpcDataset *ds);
 
 /*
@@ -126,16 +125,16 @@ smpc_extension_owner(void)
 }
 
 /*
- * RunAsExtensionOwner
- *		Run work(cw) inside its own SPI connection as the extension owner, in
+ * smpc_run_as_extension_owner
+ *		Run work(arg) inside its own SPI connection as the extension owner, in
  *		a restricted security context with search_path pinned to pg_catalog,
  *		so neither the caller's privileges nor objects the caller created
  *		can influence the catalog queries.  The caller's user id is restored
  *		on error as well; the search_path is restored by the (sub)transaction
  *		abort on error.
  */
-static void
-RunAsExtensionOwner(void (*work) (CatalogWork *), CatalogWork *cw)
+void
+smpc_run_as_extension_owner(void (*work) (void *), void *arg)
 {
 	Oid			owner = smpc_extension_owner();
 	Oid			save_userid;
@@ -154,7 +153,7 @@ RunAsExtensionOwner(void (*work) (CatalogWork *), CatalogWork *cw)
 								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		work(cw);
+		work(arg);
 		if (SPI_finish() != SPI_OK_FINISH)
 			elog(ERROR, "SPI_finish failed");
 		AtEOXact_GUC(false, save_nestlevel);
@@ -618,8 +617,9 @@ LockDatasetRow(const char *name)
  *		publisher.  Runs as the extension owner inside SPI.
  */
 static void
-WriteDataset(CatalogWork *cw)
+WriteDataset(void *arg)
 {
+	CatalogWork *cw = (CatalogWork *) arg;
 	SmpcDataset *ds = cw->dataset;
 	Oid			old_publisher = LockDatasetRow(ds->name);
 	Oid			dtypes[4] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTARRAYOID};
@@ -700,8 +700,9 @@ WriteDataset(CatalogWork *cw)
  *		privileges of its publisher.  Runs as the extension owner inside SPI.
  */
 static void
-DeleteDataset(CatalogWork *cw)
+DeleteDataset(void *arg)
 {
+	CatalogWork *cw = (CatalogWork *) arg;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 
@@ -768,7 +769,7 @@ smpc_publish(PG_FUNCTION_ARGS)
 	cw.dataset = ds;
 	cw.replace = PG_GETARG_BOOL(5);
 	cw.caller = GetUserId();
-	RunAsExtensionOwner(WriteDataset, &cw);
+	smpc_run_as_extension_owner(WriteDataset, &cw);
 
 	ereport(LOG,
 			(errmsg("smpc dataset \"%s\" %s by role \"%s\"", ds->name,
@@ -796,7 +797,7 @@ smpc_withdraw(PG_FUNCTION_ARGS)
 	memset(&cw, 0, sizeof(cw));
 	cw.name = text_to_cstring(PG_GETARG_TEXT_PP(0));
 	cw.caller = GetUserId();
-	RunAsExtensionOwner(DeleteDataset, &cw);
+	smpc_run_as_extension_owner(DeleteDataset, &cw);
 
 	ereport(LOG,
 			(errmsg("smpc dataset \"%s\" withdrawn by role \"%s\"", cw.name,
@@ -811,8 +812,9 @@ smpc_withdraw(PG_FUNCTION_ARGS)
  *		extension owner inside SPI.
  */
 static void
-ReadDataset(CatalogWork *cw)
+ReadDataset(void *arg)
 {
+	CatalogWork *cw = (CatalogWork *) arg;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	SPITupleTable *tt;
@@ -940,7 +942,7 @@ smpc_lookup_dataset(const char *name, bool missing_ok)
 	memset(&cw, 0, sizeof(cw));
 	cw.name = name;
 	cw.result_cxt = CurrentMemoryContext;
-	RunAsExtensionOwner(ReadDataset, &cw);
+	smpc_run_as_extension_owner(ReadDataset, &cw);
 	if (!cw.found)
 	{
 		if (missing_ok)
@@ -955,8 +957,9 @@ smpc_lookup_dataset(const char *name, bool missing_ok)
 
 /* Copy the names of all datasets, sorted, into cw->result_cxt. */
 static void
-ReadDatasetNames(CatalogWork *cw)
+ReadDatasetNames(void *arg)
 {
+	CatalogWork *cw = (CatalogWork *) arg;
 	MemoryContext oldcxt;
 
 	if (SPI_execute("SELECT dataset_name FROM smpc.dataset"
@@ -987,7 +990,7 @@ smpc_list_datasets(void)
 
 	memset(&cw, 0, sizeof(cw));
 	cw.result_cxt = CurrentMemoryContext;
-	RunAsExtensionOwner(ReadDatasetNames, &cw);
+	smpc_run_as_extension_owner(ReadDatasetNames, &cw);
 	return cw.names;
 }
 

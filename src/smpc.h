@@ -169,6 +169,7 @@ extern List *smpc_list_member_servers(void);
 extern SmpcDataset *smpc_lookup_dataset(const char *name, bool missing_ok);
 extern List *smpc_list_datasets(void);
 extern Oid	smpc_extension_owner(void);
+extern void smpc_run_as_extension_owner(void (*work) (void *), void *arg);
 
 /* in policy.c */
 extern char *smpc_policy_check(const SmpcDataset *ds, const char *sql);
