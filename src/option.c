@@ -377,6 +377,35 @@ UserMappingExists(Oid userid, Oid serverid)
 }
 
 /*
+ * LookupSmpcServer
+ *		The smpc server of that name, which must be a federation (or, without
+ *		want_federation, a member); an ERROR saying which kind was expected
+ *		otherwise.
+ */
+static ForeignServer *
+LookupSmpcServer(const char *name, bool want_federation)
+{
+	ForeignServer *server = GetForeignServerByName(name, true);
+	const char *kind = want_federation ? "federation" : "member server";
+	const char *shape = want_federation
+		? "A federation is a server of foreign-data wrapper smpc with option \"members\"."
+		: "A member is a server of foreign-data wrapper smpc with option \"node_key\".";
+
+	if (server == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("%s \"%s\" does not exist", kind, name),
+				 errhint("%s", shape)));
+	if (strcmp(GetForeignDataWrapper(server->fdwid)->fdwname, "smpc") != 0 ||
+		smpc_is_federation_server(server) != want_federation)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("server \"%s\" is not an smpc %s", name, kind),
+				 errhint("%s", shape)));
+	return server;
+}
+
+/*
  * smpc_get_member
  *		Look up a member server by name: its pinned key and the libpq
  *		keywords/values (server options plus the current user's mapping,
@@ -385,21 +414,9 @@ UserMappingExists(Oid userid, Oid serverid)
 SmpcMember *
 smpc_get_member(const char *server_name)
 {
-	ForeignServer *server = GetForeignServerByName(server_name, true);
-	ForeignDataWrapper *fdw;
+	ForeignServer *server = LookupSmpcServer(server_name, false);
 	SmpcMember *m;
 	ListCell   *lc;
-
-	if (server == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("member server \"%s\" does not exist", server_name)));
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (strcmp(fdw->fdwname, "smpc") != 0 || smpc_is_federation_server(server))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" is not an smpc member server", server_name),
-				 errdetail("A member is a server of foreign-data wrapper smpc with option \"node_key\".")));
 
 	m = palloc0(sizeof(SmpcMember));
 	m->name = pstrdup(server->servername);
@@ -448,22 +465,10 @@ smpc_get_member(const char *server_name)
 SmpcFederation *
 smpc_get_federation(const char *name)
 {
-	ForeignServer *server = GetForeignServerByName(name, true);
+	ForeignServer *server = LookupSmpcServer(name, true);
 	SmpcFederation *fed;
 	ListCell   *lc;
-	ForeignDataWrapper *fdw;
 
-	if (server == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("federation \"%s\" does not exist", name),
-				 errhint("A federation is a server of foreign-data wrapper smpc with option \"members\".")));
-	fdw = GetForeignDataWrapper(server->fdwid);
-	if (strcmp(fdw->fdwname, "smpc") != 0 || !smpc_is_federation_server(server))
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("server \"%s\" is not an smpc federation", name),
-				 errhint("A federation is a server of foreign-data wrapper smpc with option \"members\".")));
 	fed = palloc0(sizeof(SmpcFederation));
 	fed->name = pstrdup(server->servername);
 	fed->serverid = server->serverid;
