@@ -5,6 +5,8 @@
 #   make test       install missing packages, build, install, run every suite
 #   make unit       build and run the unit tests of the pure-C core
 #   make fuzz       build and run the libFuzzer target (FUZZ_SECONDS=60)
+#   make demo       three local organisations, joint queries checked against plaintext
+#   make bench      smpc against plaintext postgres_fdw on the same three instances
 #
 # Built with PGXS.  PG_CONFIG defaults to Debian's PostgreSQL 15.
 
@@ -79,3 +81,11 @@ fuzz: test/fuzz/fuzz_codec
 # The one command: see test/run.sh for what it does.
 test:
 	PG_CONFIG='$(PG_CONFIG)' test/run.sh
+
+# The walk-through as a program: see test/demo.sh.
+demo:
+	PG_CONFIG='$(PG_CONFIG)' test/demo.sh
+
+# Side-by-side timings: see test/bench.sh.
+bench:
+	PG_CONFIG='$(PG_CONFIG)' test/bench.sh
