@@ -43,6 +43,9 @@ include $(PGXS)
 smpc--$(EXTVERSION).sql: $(sort $(wildcard src/sql/*.sql))
 	cat $^ > $@
 
+# PGXS tracks no header dependencies; every object depends on every header.
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
 # The core is plain C99 with mixed declarations; PostgreSQL's own style rule
 # applies to the glue only.
 $(CORE_SRCS:.c=.o): CFLAGS += -Wno-declaration-after-statement

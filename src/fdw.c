@@ -12,6 +12,7 @@
 #include "postgres.h"
 
 #include "catalog/pg_type.h"
+#include "commands/explain.h"
 #include "foreign/fdwapi.h"
 #include "lib/stringinfo.h"
 #include "nodes/makefuncs.h"
@@ -24,6 +25,7 @@
 
 #include "codec.h"
 #include "messages.h"
+#include "joint.h"
 #include "smpc.h"
 
 PG_FUNCTION_INFO_V1(smpc_fdw_handler);
@@ -53,6 +55,7 @@ static TupleTableSlot *SmpcIterateForeignScan(ForeignScanState *node);
 static void SmpcReScanForeignScan(ForeignScanState *node);
 static void SmpcEndForeignScan(ForeignScanState *node);
 static List *SmpcImportForeignSchema(ImportForeignSchemaStmt *stmt, Oid serverOid);
+static void SmpcExplainForeignScan(ForeignScanState *node, ExplainState *es);
 
 /*
  * smpc_fdw_handler
@@ -71,6 +74,8 @@ smpc_fdw_handler(PG_FUNCTION_ARGS)
 	routine->ReScanForeignScan = SmpcReScanForeignScan;
 	routine->EndForeignScan = SmpcEndForeignScan;
 	routine->ImportForeignSchema = SmpcImportForeignSchema;
+	routine->GetForeignUpperPaths = smpc_get_upper_paths;
+	routine->ExplainForeignScan = SmpcExplainForeignScan;
 	PG_RETURN_POINTER(routine);
 }
 
@@ -79,6 +84,7 @@ SmpcGetForeignRelSize(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid
 {
 	/* the row count of a federated table is unknown and never revealed */
 	baserel->rows = 1000;
+	baserel->fdw_private = palloc0(sizeof(SmpcRelInfo));
 }
 
 static void
@@ -102,41 +108,44 @@ SmpcGetForeignPaths(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid)
 }
 
 /*
- * Reading raw rows of a federated table is never allowed: they live on the
- * members and only joint aggregates leave them.
+ * The plan of a joint aggregate over the grouped relation; reading raw rows
+ * of a federated table is never allowed: they live on the members and only
+ * joint aggregates leave them.
  */
 static ForeignScan *
 SmpcGetForeignPlan(PlannerInfo *root, RelOptInfo *baserel, Oid foreigntableid,
 				   ForeignPath *best_path, List *tlist, List *scan_clauses,
 				   Plan *outer_plan)
 {
-	ereport(ERROR,
-			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-			 errmsg("rows of federated table \"%s\" cannot be read",
-					get_rel_name(foreigntableid)),
-			 errdetail("A federated table's rows stay on the members; only joint aggregates over it are computed."),
-			 errhint("Aggregate it, for example SELECT smpc_count(*) FROM %s.",
-					 quote_identifier(get_rel_name(foreigntableid)))));
-	return NULL;				/* keep compiler quiet */
+	if (IS_UPPER_REL(baserel))
+		return smpc_upper_plan(root, baserel, tlist, outer_plan);
+	smpc_raise_scan_refusal(root, baserel, foreigntableid);
 }
 
 static void
 SmpcBeginForeignScan(ForeignScanState *node, int eflags)
 {
-	elog(ERROR, "federated tables cannot be scanned");
+	if (((Scan *) node->ss.ps.plan)->scanrelid != 0)
+		elog(ERROR, "federated tables cannot be scanned");
+	smpc_begin_joint_scan(node, eflags);
 }
 
 static TupleTableSlot *
 SmpcIterateForeignScan(ForeignScanState *node)
 {
-	elog(ERROR, "federated tables cannot be scanned");
-	return NULL;
+	return smpc_iterate_joint_scan(node);
 }
 
 static void
 SmpcReScanForeignScan(ForeignScanState *node)
 {
-	elog(ERROR, "federated tables cannot be scanned");
+	smpc_rescan_joint_scan(node);
+}
+
+static void
+SmpcExplainForeignScan(ForeignScanState *node, ExplainState *es)
+{
+	smpc_explain_joint_scan(node, es);
 }
 
 static void

@@ -31,22 +31,10 @@
 
 PG_FUNCTION_INFO_V1(smpc_exchange);
 
-/* A verified request, as the handlers see it. */
-typedef struct MemberRequest
-{
-	smpc_signed_msg msg;
-	SmpcMember *sender;			/* the member server pinning the sender */
-	SmpcFederation *federation;
-	char	   *initiator_role;
-	smpc_reader body;			/* payload after the request header */
-} MemberRequest;
-
 static SmpcMember *FindSenderServer(const uint8 *sign_pk);
 static char *KeyPrefix(const uint8 *sign_pk);
-static bytea *SignedResponse(const MemberRequest *req, const uint8 *payload,
-							 size_t len);
-static bytea *HandlePing(MemberRequest *req);
-static bytea *HandleDescribe(MemberRequest *req);
+static bytea *HandlePing(SmpcRequest *req);
+static bytea *HandleDescribe(SmpcRequest *req);
 
 /*
  * smpc_list_member_servers
@@ -112,9 +100,10 @@ KeyPrefix(const uint8 *sign_pk)
 	return pstrdup(b64);
 }
 
-/* Sign a RESPONSE to req carrying payload. */
-static bytea *
-SignedResponse(const MemberRequest *req, const uint8 *payload, size_t len)
+/* smpc_signed_response: sign a RESPONSE or ERROR to req carrying payload. */
+bytea *
+smpc_signed_response(const SmpcRequest *req, uint8 type, const uint8 *payload,
+					 size_t len)
 {
 	const smpc_identity *self = smpc_node_identity(false, NULL);
 	smpc_signed_msg m;
@@ -123,7 +112,7 @@ SignedResponse(const MemberRequest *req, const uint8 *payload, size_t len)
 	bytea	   *result;
 
 	memset(&m, 0, sizeof(m));
-	m.type = SMPC_MSG_RESPONSE;
+	m.type = type;
 	memcpy(m.session_id, req->msg.session_id, SMPC_SESSION_ID_BYTES);
 	m.round = req->msg.round;
 	m.timestamp_ms = smpc_now_ms();
@@ -141,7 +130,7 @@ SignedResponse(const MemberRequest *req, const uint8 *payload, size_t len)
 
 /* PING: answer with this node's name and software version. */
 static bytea *
-HandlePing(MemberRequest *req)
+HandlePing(SmpcRequest *req)
 {
 	const char *name;
 	smpc_ping_reply p;
@@ -156,7 +145,7 @@ HandlePing(MemberRequest *req)
 	p.extension_version.len = strlen(SMPC_EXTENSION_VERSION);
 	smpc_check_core_status(smpc_ping_reply_encode(&p, &out, &outlen),
 						   "encode the ping reply");
-	return SignedResponse(req, out, outlen);
+	return smpc_signed_response(req, SMPC_MSG_RESPONSE, out, outlen);
 }
 
 /* True if the dataset is offered to the federation the request names. */
@@ -179,7 +168,7 @@ DatasetInFederation(const SmpcDataset *ds, const char *federation)
  * is not published (to this federation) is an error naming it.
  */
 static bytea *
-HandleDescribe(MemberRequest *req)
+HandleDescribe(SmpcRequest *req)
 {
 	smpc_str	names[SMPC_MAX_DATASETS];
 	size_t		nnames;
@@ -245,7 +234,7 @@ HandleDescribe(MemberRequest *req)
 	}
 	smpc_check_core_status(smpc_describe_reply_encode(desc, i, &out, &outlen),
 						   "encode the describe reply");
-	return SignedResponse(req, out, outlen);
+	return smpc_signed_response(req, SMPC_MSG_RESPONSE, out, outlen);
 }
 
 /*
@@ -259,7 +248,7 @@ smpc_exchange(PG_FUNCTION_ARGS)
 	const uint8 *data = (const uint8 *) VARDATA_ANY(raw);
 	size_t		len = VARSIZE_ANY_EXHDR(raw);
 	const smpc_identity *self;
-	MemberRequest req;
+	SmpcRequest req;
 	smpc_request_header h;
 	char	   *fedname;
 	ListCell   *lc;
@@ -352,6 +341,12 @@ smpc_exchange(PG_FUNCTION_ARGS)
 			PG_RETURN_BYTEA_P(HandlePing(&req));
 		case SMPC_MSG_DESCRIBE:
 			PG_RETURN_BYTEA_P(HandleDescribe(&req));
+		case SMPC_MSG_PREPARE:
+		case SMPC_MSG_SHARE:
+		case SMPC_MSG_COMBINE:
+		case SMPC_MSG_REVEAL:
+		case SMPC_MSG_FINISH:
+			PG_RETURN_BYTEA_P(smpc_member_session(&req));
 		default:
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -77,7 +77,7 @@ PG_FUNCTION_INFO_V1(smpc_check_query);
 #define POLICY_MAX_DEPTH		100
 
 /* the search_path dataset queries are analyzed and run with */
-#define POLICY_SEARCH_PATH		"pg_catalog, pg_temp"
+#define POLICY_SEARCH_PATH		SMPC_POLICY_SEARCH_PATH
 
 #define POLICY_DETAIL_BUILTIN \
 	"only built-in immutable functions and operators may be used"
@@ -125,8 +125,9 @@ static char *ColumnList(const SmpcDataset *ds);
 static char *ReplaceDataset(const SmpcDataset *ds, const char *sql,
 							RangeVar *rv, PositionMap *pm);
 static void AnalyzeAndCheck(const SmpcDataset *ds, const char *sql,
-							PositionMap *pm);
-static void CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query);
+							PositionMap *pm, List **outputs);
+static void CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
+							List **outputs);
 static bool IsGroupKey(Query *query, TargetEntry *tle);
 static bool CheckExpr(Node *node, QueryContext *cxt);
 static void CheckVar(Var *var, QueryContext *cxt);
@@ -151,7 +152,7 @@ static void RefuseTooDeep(void) pg_attribute_noreturn();
  *		nothing.
  */
 char *
-smpc_policy_check(const SmpcDataset *ds, const char *sql)
+smpc_policy_check(const SmpcDataset *ds, const char *sql, List **outputs)
 {
 	size_t		len = strlen(sql);
 	PositionMap pm;
@@ -209,7 +210,7 @@ smpc_policy_check(const SmpcDataset *ds, const char *sql)
 
 	/* 3. the final SQL, analyzed as the publisher */
 	final_sql = ReplaceDataset(ds, sql, rv, &pm);
-	AnalyzeAndCheck(ds, final_sql, &pm);
+	AnalyzeAndCheck(ds, final_sql, &pm, outputs);
 	return final_sql;
 }
 
@@ -779,7 +780,8 @@ ReplaceDataset(const SmpcDataset *ds, const char *sql, RangeVar *rv,
  *		is restored here, or by the (sub)transaction abort on error.
  */
 static void
-AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm)
+AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm,
+				List **outputs)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -815,7 +817,7 @@ AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm)
 #endif
 		error_context_stack = errcb.previous;
 
-		CheckQueryShape(ds, sql, query);
+		CheckQueryShape(ds, sql, query, outputs);
 
 		AtEOXact_GUC(true, save_nestlevel);
 	}
@@ -832,7 +834,8 @@ AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm)
  *		dataset's relation, every expression on the whitelist.
  */
 static void
-CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query)
+CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
+				List **outputs)
 {
 	RangeTblEntry *rte;
 	QueryContext cxt;
@@ -925,6 +928,14 @@ CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query)
 
 		cxt.in_group_key = IsGroupKey(query, tle);
 		(void) CheckExpr((Node *) tle, &cxt);
+		if (outputs)
+		{
+			char	   *colname = NULL;
+
+			if (cxt.in_group_key && IsA(tle->expr, Var))
+				colname = get_attname(ds->relid, ((Var *) tle->expr)->varattno, false);
+			*outputs = lappend(*outputs, colname);
+		}
 	}
 	cxt.in_group_key = false;
 	(void) CheckExpr(query->jointree->quals, &cxt);
@@ -1403,5 +1414,6 @@ smpc_check_query(PG_FUNCTION_ARGS)
 				 errmsg("dataset_name and sql must not be null")));
 	ds = smpc_lookup_dataset(text_to_cstring(PG_GETARG_TEXT_PP(0)), false);
 	PG_RETURN_TEXT_P(cstring_to_text(smpc_policy_check(ds,
-													   text_to_cstring(PG_GETARG_TEXT_PP(1)))));
+													   text_to_cstring(PG_GETARG_TEXT_PP(1)),
+													   NULL)));
 }

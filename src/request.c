@@ -11,6 +11,7 @@
 
 #include <sodium.h>
 
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/guc.h"
 
@@ -89,10 +90,11 @@ smpc_build_request(uint8 type, const uint8 *session_id, uint8 round,
  *		true.  Otherwise returns false with *why set to a message, and
  *		*key_mismatch true when the member answered with another key.
  */
-bool
-smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id, uint8 round,
-				   const uint8 **payload, size_t *payload_len, char **why,
-				   bool *key_mismatch)
+/* Check a signed answer; *type gets its message type (RESPONSE or ERROR). */
+static bool
+OpenSigned(const SmpcMemberCall *mc, const uint8 *session_id, uint8 round,
+		   const uint8 **payload, size_t *payload_len, char **why,
+		   bool *key_mismatch, uint8 *type)
 {
 	const smpc_identity *self = smpc_node_identity(false, NULL);
 	smpc_signed_msg m;
@@ -117,7 +119,7 @@ smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id, uint8 roun
 		*why = psprintf("invalid signature on the response: %s", smpc_status_message(rc));
 		return false;
 	}
-	if (m.type != SMPC_MSG_RESPONSE ||
+	if ((m.type != SMPC_MSG_RESPONSE && m.type != SMPC_MSG_ERROR) ||
 		memcmp(m.recipient_pk, self->sign_pk, SMPC_SIGN_PK_BYTES) != 0 ||
 		memcmp(m.session_id, session_id, SMPC_SESSION_ID_BYTES) != 0 ||
 		m.round != round)
@@ -127,5 +129,97 @@ smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id, uint8 roun
 	}
 	*payload = m.payload;
 	*payload_len = m.payload_len;
+	*type = m.type;
 	return true;
+}
+
+/*
+ * smpc_open_response
+ *		Check a member's answer to a request: a signed RESPONSE from the key
+ *		pinned for the member, to this node, for the same session and round.
+ *		On success sets *payload (pointing into mc->response) and returns
+ *		true.  Otherwise returns false with *why set to a message, and
+ *		*key_mismatch true when the member answered with another key.
+ */
+bool
+smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id, uint8 round,
+				   const uint8 **payload, size_t *payload_len, char **why,
+				   bool *key_mismatch)
+{
+	uint8		type;
+
+	if (!OpenSigned(mc, session_id, round, payload, payload_len, why,
+					key_mismatch, &type))
+		return false;
+	if (type != SMPC_MSG_RESPONSE)
+	{
+		*why = pstrdup("the member answered with an error");
+		return false;
+	}
+	return true;
+}
+
+/* A SQLSTATE a member may send: five of [0-9A-Z], not a success class. */
+static bool
+ErrorSqlstate(const char *s, size_t len)
+{
+	if (len != 5)
+		return false;
+	for (int i = 0; i < 5; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
+			return false;
+	return !(s[0] == '0' && (s[1] == '0' || s[1] == '1' || s[1] == '2'));
+}
+
+/*
+ * smpc_open_answer
+ *		The payload of a member's answer to a protocol request.  ERROR naming
+ *		the member if the call failed, the answer does not verify, or the
+ *		member answered with a signed ERROR message (re-raised with its
+ *		SQLSTATE, message, detail and hint).
+ */
+const uint8 *
+smpc_open_answer(const SmpcMemberCall *mc, const uint8 *session_id, uint8 round,
+				 size_t *len)
+{
+	const uint8 *payload;
+	size_t		plen;
+	char	   *why;
+	bool		mismatch;
+	uint8		type;
+	smpc_reader r;
+	smpc_str	f[4];
+
+	if (mc->response == NULL)
+		smpc_raise_member_error(mc);
+	if (!OpenSigned(mc, session_id, round, &payload, &plen, &why, &mismatch, &type))
+		ereport(ERROR,
+				(errcode(mismatch ? ERRCODE_SMPC_KEY_MISMATCH : ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("member \"%s\": %s", mc->member->name, why)));
+	if (type == SMPC_MSG_RESPONSE)
+	{
+		*len = plen;
+		return payload;
+	}
+
+	smpc_reader_init(&r, payload, plen);
+	for (int i = 0; i < 4; i++)
+		(void) smpc_reader_get_str(&r, 4096, &f[i].ptr, &f[i].len);
+	if (smpc_reader_finish(&r) != SMPC_OK || !ErrorSqlstate(f[0].ptr, f[0].len))
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("member \"%s\": malformed error answer", mc->member->name)));
+	{
+		char	   *msg = pg_any_to_server(pnstrdup(f[1].ptr, f[1].len), f[1].len, PG_UTF8);
+		char	   *detail = f[2].len ? pg_any_to_server(pnstrdup(f[2].ptr, f[2].len), f[2].len, PG_UTF8) : NULL;
+		char	   *hint = f[3].len ? pg_any_to_server(pnstrdup(f[3].ptr, f[3].len), f[3].len, PG_UTF8) : NULL;
+
+		ereport(ERROR,
+				(errcode(MAKE_SQLSTATE(f[0].ptr[0], f[0].ptr[1], f[0].ptr[2],
+									   f[0].ptr[3], f[0].ptr[4])),
+				 errmsg("member \"%s\": %s", mc->member->name, msg),
+				 detail ? errdetail("%s", detail) : 0,
+				 hint ? errhint("%s", hint) : 0));
+	}
+	return NULL;				/* not reached */
 }

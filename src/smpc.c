@@ -48,6 +48,13 @@ _PG_init(void)
 							64 * 1024 * 1024, 64 * 1024, (int) SMPC_MAX_MESSAGE_DEFAULT,
 							PGC_SUSET, GUC_UNIT_BYTE,
 							NULL, NULL, NULL);
+	DefineCustomIntVariable("smpc.max_groups",
+							"Most groups one joint query may have.",
+							"Members refuse dataset queries with more groups.",
+							&smpc_max_groups,
+							100000, 1, 10000000,
+							PGC_SUSET, 0,
+							NULL, NULL, NULL);
 	smpc_replay_init();
 	MarkGUCPrefixReserved("smpc");
 

@@ -11,6 +11,7 @@
 #include "nodes/pg_list.h"
 
 #include "identity.h"
+#include "protocol.h"
 
 #define SMPC_EXTENSION_VERSION "0.1"
 
@@ -56,8 +57,22 @@ typedef struct SmpcFederation
 #define ERRCODE_SMPC_NOT_FEDERATION_MEMBER MAKE_SQLSTATE('2','8','S','0','5')
 #define ERRCODE_SMPC_BAD_SIGNATURE		MAKE_SQLSTATE('2','8','S','0','6')
 
+#define ERRCODE_SMPC_TOO_FEW_MEMBERS	MAKE_SQLSTATE('2','8','S','0','7')
+/* a party's share-sums or openings failed verification */
+#define ERRCODE_SMPC_VERIFICATION_FAILED MAKE_SQLSTATE('2','8','S','0','8')
+
 /* A member refuses a dataset query its policy cannot prove safe. */
 #define ERRCODE_SMPC_POLICY_VIOLATION	MAKE_SQLSTATE('4','2','S','0','1')
+/* A joint result over fewer rows than min_group_size is withheld. */
+#define ERRCODE_SMPC_RESULT_WITHHELD	MAKE_SQLSTATE('4','2','S','0','2')
+
+/* the search_path dataset queries are analyzed and run with */
+#define SMPC_POLICY_SEARCH_PATH "pg_catalog, pg_temp"
+
+/* float sums travel in fixed point with this many decimal places */
+#define SMPC_FLOAT_SCALE 9
+/* numeric sums of columns without a declared scale use this scale */
+#define SMPC_NUMERIC_DEFAULT_SCALE 12
 
 /* One request to one member and its answer (see connection.c). */
 typedef struct SmpcMemberCall
@@ -161,9 +176,51 @@ extern bool smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id
 							   uint8 round, const uint8 **payload,
 							   size_t *payload_len, char **why, bool *key_mismatch);
 extern void smpc_new_session_id(uint8 *session_id);
+extern const uint8 *smpc_open_answer(const SmpcMemberCall *mc, const uint8 *session_id,
+									 uint8 round, size_t *len);
 
-/* in member.c */
+/* in member.c: a verified request, as the handlers see it */
+typedef struct SmpcRequest
+{
+	smpc_signed_msg msg;
+	SmpcMember *sender;			/* the member server pinning the sender */
+	SmpcFederation *federation;
+	char	   *initiator_role;
+	smpc_reader body;			/* payload after the request header */
+} SmpcRequest;
+
 extern List *smpc_list_member_servers(void);
+extern bytea *smpc_signed_response(const SmpcRequest *req, uint8 type,
+								   const uint8 *payload, size_t len);
+
+/* in session.c: a party of a joint query and the steps every party takes */
+typedef struct SmpcParty
+{
+	char	   *name;			/* node name (this node) or server name */
+	smpc_public_key key;
+} SmpcParty;
+
+/* envelopes are sealed for this round, whichever message carries them */
+#define SMPC_SHARE_ROUND SMPC_MSG_SHARE
+
+extern bytea *smpc_member_session(SmpcRequest *req);
+extern smpc_fe *smpc_share_secrets(const uint8 *session_id, const SmpcParty *parties,
+								   int nparties, int self, int threshold,
+								   const smpc_fe *secrets, size_t nvals,
+								   smpc_envelope_item *items);
+extern void smpc_add_envelope(const uint8 *session_id, const SmpcParty *parties,
+							  int self, int from, const uint8 *env, size_t env_len,
+							  smpc_fe *sums, size_t nvals);
+extern void smpc_commit_sums(const uint8 *session_id, int self, const smpc_fe *sums,
+							 size_t nvals, uint8 *opening, uint8 *commitment);
+extern void smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties,
+								int party, const uint8 *commitment,
+								const uint8 *opening, const smpc_fe *sums,
+								size_t nvals);
+extern void smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
+							 smpc_fe **sums, size_t nvals, smpc_fe *secrets);
+extern void smpc_result_digest(const uint8 *session_id, const smpc_fe *secrets,
+							   size_t nvals, uint8 *digest);
 
 /* in catalog.c */
 extern SmpcDataset *smpc_lookup_dataset(const char *name, bool missing_ok);
@@ -172,7 +229,34 @@ extern Oid	smpc_extension_owner(void);
 extern void smpc_run_as_extension_owner(void (*work) (void *), void *arg);
 
 /* in policy.c */
-extern char *smpc_policy_check(const SmpcDataset *ds, const char *sql);
+extern char *smpc_policy_check(const SmpcDataset *ds, const char *sql,
+							   List **outputs);
+
+/*
+ * in local.c: one party's contribution to a joint query.  The dataset query
+ * returns ngroupcols group key columns followed by nvalues value columns.
+ */
+typedef struct SmpcLocalResult
+{
+	int			ngroups;
+	int			ngroupcols;
+	int			nvalues;
+	char	  **keys;			/* ngroups * ngroupcols; NULL is SQL NULL */
+	smpc_fe    *values;			/* ngroups * nvalues, group-major */
+	List	   *group_columns;	/* column names of the group keys (char *) */
+} SmpcLocalResult;
+
+extern int	smpc_max_groups;
+extern SmpcLocalResult *smpc_local_aggregate(const SmpcDataset *ds, const char *sql,
+											 int ngroupcols, int nvalues,
+											 const smpc_value_spec *specs);
+extern bool smpc_public_groups(const SmpcDataset *ds, List *group_columns,
+							   smpc_key_list *out);
+extern void smpc_key_list_from_local(const SmpcLocalResult *lr,
+									 smpc_key_list *out);
+extern int *smpc_map_groups(const smpc_key_list *order, char **keys,
+							int nkeys, int ncols, const char *what);
+extern char *smpc_key_text(const smpc_key_list *k, int group, int col);
 
 /* in audit.c */
 extern void smpc_audit_record(const SmpcAuditRecord *rec);

@@ -15,8 +15,13 @@
 
 #include "status.h"
 
-typedef unsigned __int128 smpc_fe;
-typedef __int128 smpc_i128;
+/*
+ * 128-bit integers with 8-byte alignment: PostgreSQL's palloc (and so the
+ * glue's smpc_malloc) aligns to 8 bytes only, and the compiler must not
+ * assume more when it loads or stores these from allocated arrays.
+ */
+typedef unsigned __int128 smpc_fe __attribute__((aligned(8)));
+typedef __int128 smpc_i128 __attribute__((aligned(8)));
 
 #define SMPC_FE_BYTES 16
 /* p = 2^127 - 1 */

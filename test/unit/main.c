@@ -10,6 +10,9 @@
 
 #include "unit.h"
 
+/* declared here rather than in unit.h, which another change owns */
+extern const unit_case protocol_cases[];
+
 static int	checks_failed_in_case;
 
 int
@@ -36,6 +39,7 @@ static const suite suites[] = {
 	{"crypto", crypto_cases},
 	{"codec", codec_cases},
 	{"messages", messages_cases},
+	{"protocol", protocol_cases},
 };
 
 int

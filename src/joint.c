@@ -1,0 +1,970 @@
+/*
+ * joint.c
+ *		The querying node's side of a joint aggregate: the executor node
+ *		(a ForeignScan over the grouped relation) and the protocol it drives.
+ *
+ * On the first fetch the node runs the whole protocol with every member at
+ * once (connection.c), as party 1 of the session:
+ *
+ *	1. its own contribution: the dataset SQL through the same policy check
+ *	   and SPI path as a member (local.c), before any member is contacted;
+ *	2. PREPARE to every member; with a public group domain (or no GROUP BY)
+ *	   the answers already carry the sealed shares, otherwise each member's
+ *	   group keys, whose sorted union goes out with SHARE;
+ *	3. COMBINE: each member gets the envelopes addressed to it and commits
+ *	   to its share-sums; this node adds the shares addressed to itself;
+ *	4. REVEAL: every commitment goes to every member, which opens its own;
+ *	   openings are checked against the commitments, the result is
+ *	   reconstructed from t + 1 share-sums and every further share-sum must
+ *	   lie on the same polynomials;
+ *	5. FINISH: every member gets all openings, verifies them itself, writes
+ *	   its audit record and answers with a digest of the result, which must
+ *	   equal this node's.
+ *
+ * Then the decoded groups are returned as rows; groups with fewer rows than
+ * the federation's min_group_size are withheld.
+ */
+#include "postgres.h"
+
+#include <math.h>
+#include <sodium.h>
+
+#include "catalog/pg_type.h"
+#include "commands/defrem.h"
+#include "commands/explain.h"
+#include "executor/executor.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/tuplestore.h"
+
+#include "encode.h"
+#include "joint.h"
+#include "smpc.h"
+
+PG_FUNCTION_INFO_V1(smpc_local_aggregate_refused);
+PG_FUNCTION_INFO_V1(smpc_last_session_stats);
+
+/* executor state */
+typedef struct JointScanState
+{
+	Oid			relid;
+	char	   *dataset;
+	char	   *federation;
+	List	   *quals;
+	List	   *groupcols;
+	List	   *values;
+	List	   *outputs;
+	char	   *sql;
+	/* results */
+	bool		done;
+	int			nrows;
+	int			next;
+	Datum	   *rowvalues;		/* nrows * natts */
+	bool	   *rownulls;
+	int			natts;
+} JointScanState;
+
+/* what the last joint query of this backend cost, per party */
+typedef struct PartyStats
+{
+	char		name[NAMEDATALEN];
+	bool		querying;
+	uint64		sent;
+	uint64		received;
+	int			rounds;
+	double		elapsed_ms;
+} PartyStats;
+
+static PartyStats LastStats[SMPC_MAX_PARTIES];
+static int	LastStatsCount = 0;
+
+static Datum ParamValue(Param *param, void *arg, bool *isnull);
+static void RunJoint(ForeignScanState *node, JointScanState *st);
+
+/*
+ * smpc_local_aggregate_refused
+ *		The transition and final functions of smpc_sum, smpc_count and
+ *		smpc_avg outside a joint query.
+ */
+Datum
+smpc_local_aggregate_refused(PG_FUNCTION_ARGS)
+{
+	const char *name = "smpc aggregate";
+	Aggref	   *agg = AggGetAggref(fcinfo);
+
+	if (agg)
+		name = get_func_name(agg->aggfnoid);
+	ereport(ERROR,
+			(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+			 errmsg("%s can only aggregate a federated table", name),
+			 errdetail("smpc aggregates are computed jointly by the members of a federation, never over a local relation."),
+			 errhint("Use it on a foreign table imported with IMPORT FOREIGN SCHEMA smpc_datasets FROM SERVER <federation>, or use the plain aggregate locally.")));
+	PG_RETURN_NULL();
+}
+
+/* ---------------------------------------------------------------- executor */
+
+void
+smpc_begin_joint_scan(ForeignScanState *node, int eflags)
+{
+	ForeignScan *fs = (ForeignScan *) node->ss.ps.plan;
+	JointScanState *st = palloc0(sizeof(JointScanState));
+	ForeignTable *table;
+	ForeignServer *server;
+	ListCell   *lc;
+
+	st->relid = (Oid) intVal(list_nth(fs->fdw_private, 0));
+	st->quals = list_nth(fs->fdw_private, 1);
+	st->groupcols = list_nth(fs->fdw_private, 2);
+	st->values = list_nth(fs->fdw_private, 3);
+	st->outputs = list_nth(fs->fdw_private, 4);
+
+	table = GetForeignTable(st->relid);
+	server = GetForeignServer(table->serverid);
+	if (!smpc_is_federation_server(server))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("foreign table \"%s\" belongs to member server \"%s\", not to a federation",
+						get_rel_name(st->relid), server->servername),
+				 errhint("Import federated tables from the federation server.")));
+	st->federation = server->servername;
+	st->dataset = get_rel_name(st->relid);
+	foreach(lc, table->options)
+	{
+		DefElem    *d = lfirst(lc);
+
+		if (strcmp(d->defname, "dataset") == 0)
+			st->dataset = defGetString(d);
+	}
+	node->fdw_state = st;
+	st->sql = smpc_deparse_dataset_sql(st->dataset, st->relid, st->quals, st->groupcols,
+									   st->values,
+									   (eflags & EXEC_FLAG_EXPLAIN_ONLY) ? NULL : ParamValue,
+									   node);
+}
+
+/* The current value of an external parameter. */
+static Datum
+ParamValue(Param *param, void *arg, bool *isnull)
+{
+	ForeignScanState *node = (ForeignScanState *) arg;
+	ExprState  *state = ExecInitExpr((Expr *) param, &node->ss.ps);
+
+	return ExecEvalExpr(state, node->ss.ps.ps_ExprContext, isnull);
+}
+
+TupleTableSlot *
+smpc_iterate_joint_scan(ForeignScanState *node)
+{
+	JointScanState *st = (JointScanState *) node->fdw_state;
+	TupleTableSlot *slot = node->ss.ss_ScanTupleSlot;
+
+	if (!st->done)
+	{
+		MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+
+		RunJoint(node, st);
+		MemoryContextSwitchTo(old);
+		st->done = true;
+	}
+	ExecClearTuple(slot);
+	if (st->next >= st->nrows)
+		return slot;
+	memcpy(slot->tts_values, st->rowvalues + (size_t) st->next * st->natts,
+		   sizeof(Datum) * st->natts);
+	memcpy(slot->tts_isnull, st->rownulls + (size_t) st->next * st->natts,
+		   sizeof(bool) * st->natts);
+	st->next++;
+	return ExecStoreVirtualTuple(slot);
+}
+
+void
+smpc_rescan_joint_scan(ForeignScanState *node)
+{
+	JointScanState *st = (JointScanState *) node->fdw_state;
+
+	st->next = 0;
+}
+
+void
+smpc_explain_joint_scan(ForeignScanState *node, ExplainState *es)
+{
+	JointScanState *st = (JointScanState *) node->fdw_state;
+	SmpcFederation *fed = smpc_get_federation(st->federation);
+	StringInfoData members;
+	ListCell   *lc;
+
+	initStringInfo(&members);
+	foreach(lc, fed->members)
+		appendStringInfo(&members, "%s%s", foreach_current_index(lc) ? ", " : "",
+						 ((SmpcMember *) lfirst(lc))->name);
+	ExplainPropertyText("Joint Aggregate", psprintf("dataset %s", st->dataset), es);
+	ExplainPropertyText("Federation", fed->name, es);
+	ExplainPropertyText("Members", members.data, es);
+	ExplainPropertyInteger("Threshold", NULL, fed->threshold, es);
+	ExplainPropertyInteger("Minimum Group Size", NULL, fed->min_group_size, es);
+	if (es->verbose)
+		ExplainPropertyText("Dataset SQL", st->sql, es);
+}
+
+/* ---------------------------------------------------------------- protocol */
+
+/* the session as this node runs it */
+typedef struct Joint
+{
+	SmpcFederation *fed;
+	uint8		session_id[SMPC_SESSION_ID_BYTES];
+	int			nparties;
+	SmpcParty  *parties;
+	SmpcMemberCall *calls;		/* one per member: party i + 1 */
+	PartyStats *stats;
+} Joint;
+
+/* Send one request per member (bodies[i] for member i) and check the answers. */
+static const uint8 **
+Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_lens)
+{
+	int			n = j->nparties - 1;
+	const uint8 **answers = palloc0(sizeof(uint8 *) * n);
+	ListCell   *lc;
+
+	foreach(lc, j->fed->members)
+	{
+		int			i = foreach_current_index(lc);
+
+		memset(&j->calls[i], 0, sizeof(SmpcMemberCall));
+		j->calls[i].member = lfirst(lc);
+		j->calls[i].request = smpc_build_request(type, j->session_id, type, lfirst(lc),
+												 j->fed->name, bodies[i], body_lens[i],
+												 &j->calls[i].request_len);
+	}
+	smpc_call_members(j->calls, n, j->fed->member_timeout_ms);
+	for (int i = 0; i < n; i++)
+	{
+		PartyStats *ps = &j->stats[i + 1];
+
+		ps->rounds++;
+		ps->received += j->calls[i].request_len;
+		ps->sent += j->calls[i].response_len;
+		ps->elapsed_ms += j->calls[i].elapsed_ms;
+		j->stats[0].sent += j->calls[i].request_len;
+		j->stats[0].received += j->calls[i].response_len;
+	}
+	j->stats[0].rounds++;
+	for (int i = 0; i < n; i++)
+		answers[i] = smpc_open_answer(&j->calls[i], j->session_id, type, &answer_lens[i]);
+	return answers;
+}
+
+static void
+MalformedAnswer(Joint *j, int member, int rc, const char *what)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROTOCOL_VIOLATION),
+			 errmsg("member \"%s\": malformed %s answer: %s",
+					j->parties[member + 1].name, what, smpc_status_message(rc))));
+}
+
+/* A NUL-free serialization of key tuple row of k, for sorting and lookup. */
+static char *
+KeyString(const smpc_key_list *k, uint32 row)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int c = 0; c < k->ncols; c++)
+	{
+		const smpc_key_cell *cell = &k->cells[(size_t) row * k->ncols + c];
+
+		if (cell->isnull)
+			appendStringInfoString(&buf, "N;");
+		else
+		{
+			appendStringInfo(&buf, "%zu:", cell->value.len);
+			appendBinaryStringInfo(&buf, cell->value.ptr, cell->value.len);
+		}
+	}
+	return buf.data;
+}
+
+typedef struct KeyRef
+{
+	char	   *ser;
+	const smpc_key_list *list;
+	uint32		row;
+} KeyRef;
+
+static int
+KeyRefCompare(const void *a, const void *b)
+{
+	return strcmp(((const KeyRef *) a)->ser, ((const KeyRef *) b)->ser);
+}
+
+/*
+ * The union of the parties' key lists, sorted (by the serialized keys) so
+ * that its order tells nothing about who contributed which key.
+ */
+static void
+KeyUnion(smpc_key_list *lists, int nlists, int ncols, smpc_key_list *out)
+{
+	size_t		total = 0;
+	KeyRef	   *refs;
+	size_t		k = 0;
+	size_t		nout = 0;
+
+	for (int i = 0; i < nlists; i++)
+		total += lists[i].ngroups;
+	refs = palloc(sizeof(KeyRef) * Max(total, 1));
+	for (int i = 0; i < nlists; i++)
+		for (uint32 r = 0; r < lists[i].ngroups; r++)
+		{
+			refs[k].ser = KeyString(&lists[i], r);
+			refs[k].list = &lists[i];
+			refs[k].row = r;
+			k++;
+		}
+	qsort(refs, total, sizeof(KeyRef), KeyRefCompare);
+	out->ncols = ncols;
+	out->cells = palloc0(sizeof(smpc_key_cell) * Max(1, total * ncols));
+	for (size_t i = 0; i < total; i++)
+	{
+		if (i > 0 && strcmp(refs[i].ser, refs[i - 1].ser) == 0)
+			continue;
+		memcpy(&out->cells[nout * ncols],
+			   &refs[i].list->cells[(size_t) refs[i].row * ncols],
+			   sizeof(smpc_key_cell) * ncols);
+		nout++;
+	}
+	if (nout > (size_t) smpc_max_groups)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the joint query has %zu groups, more than smpc.max_groups (%d)",
+						nout, smpc_max_groups),
+				 errhint("Group by fewer or coarser keys, or raise smpc.max_groups.")));
+	out->ngroups = (uint32) nout;
+}
+
+/* Numeric scale a sum over expression arg travels with. */
+static int
+NumericScale(Node *arg)
+{
+	int32		typmod = exprTypmod(arg);
+
+	if (typmod >= (int32) VARHDRSZ)
+		return (typmod - VARHDRSZ) & 0xffff;
+	return SMPC_NUMERIC_DEFAULT_SCALE;
+}
+
+static Datum
+NumericFromText(const char *text)
+{
+	return DirectFunctionCall3(numeric_in, CStringGetDatum(text),
+							   ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1));
+}
+
+static int64
+DecodeCount(smpc_fe v)
+{
+	int64		n;
+
+	if (smpc_decode_int64(v, &n) != SMPC_OK || n < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
+				 errmsg("a joint count decoded to an impossible value")));
+	return n;
+}
+
+/* A sum as numeric (exact), or as a double for float sums. */
+static Datum
+SumNumeric(smpc_fe v, Oid argtype, int scale, bool trim)
+{
+	char		buf[SMPC_DECIMAL_BUFLEN];
+	Datum		d;
+
+	smpc_check_core_status(smpc_decode_decimal(v, argtype == NUMERICOID ? scale : 0,
+											   buf, sizeof(buf)),
+						   "decode a joint sum");
+	d = NumericFromText(buf);
+	if (trim)
+		d = DirectFunctionCall1(numeric_trim_scale, d);
+	return d;
+}
+
+static double
+SumFloat(smpc_fe v)
+{
+	smpc_i128	x;
+
+	smpc_check_core_status(smpc_decode_i128(v, &x), "decode a joint sum");
+	return (double) ((long double) x / powl(10.0L, SMPC_FLOAT_SCALE));
+}
+
+/* Fill the result rows from the joint values of every group. */
+static void
+DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *groups,
+		   const smpc_fe *secrets, int nvalues, int min_group_size, Node **args)
+{
+	TupleDesc	tupdesc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
+	int			natts = tupdesc->natts;
+	int			ngroups = groups->ncols == 0 ? 1 : (int) groups->ngroups;
+	int			withheld = 0;
+
+	st->natts = natts;
+	st->rowvalues = palloc0(sizeof(Datum) * Max(1, (size_t) ngroups * natts));
+	st->rownulls = palloc0(sizeof(bool) * Max(1, (size_t) ngroups * natts));
+	st->nrows = 0;
+	for (int g = 0; g < ngroups; g++)
+	{
+		const smpc_fe *v = secrets + (size_t) g * nvalues;
+		int64		rows = DecodeCount(v[0]);
+		Datum	   *values = st->rowvalues + (size_t) st->nrows * natts;
+		bool	   *nulls = st->rownulls + (size_t) st->nrows * natts;
+		ListCell   *lc;
+
+		if (groups->ncols == 0 && rows < min_group_size)
+			ereport(ERROR,
+					(errcode(ERRCODE_SMPC_RESULT_WITHHELD),
+					 errmsg("joint result withheld: it covers fewer rows than the federation's minimum group size (%d)",
+							min_group_size),
+					 errdetail("Results over fewer rows could single out individuals."),
+					 errhint("Widen the WHERE conditions.")));
+		if (rows == 0)
+			continue;			/* an empty group of a public domain */
+		if (rows < min_group_size)
+		{
+			withheld++;
+			continue;
+		}
+		foreach(lc, st->outputs)
+		{
+			List	   *o = lfirst(lc);
+			int			i = foreach_current_index(lc);
+			int			kind = intVal(linitial(o));
+			int			a = intVal(lsecond(o));
+			int			b = intVal(lthird(o));
+			Oid			argtype = (Oid) intVal(lfourth(o));
+			Oid			restype = (Oid) intVal(list_nth(o, 4));
+
+			nulls[i] = false;
+			switch (kind)
+			{
+				case SMPC_OUT_KEY:
+					{
+						char	   *text = smpc_key_text(groups, g, a);
+						Oid			typinput,
+									typioparam;
+
+						if (text == NULL)
+						{
+							nulls[i] = true;
+							break;
+						}
+						getTypeInputInfo(argtype, &typinput, &typioparam);
+						values[i] = OidInputFunctionCall(typinput, text, typioparam,
+														 TupleDescAttr(tupdesc, i)->atttypmod);
+						break;
+					}
+				case SMPC_OUT_COUNT_STAR:
+					values[i] = Int64GetDatum(rows);
+					break;
+				case SMPC_OUT_COUNT:
+					values[i] = Int64GetDatum(DecodeCount(v[a]));
+					break;
+				case SMPC_OUT_SUM:
+				case SMPC_OUT_AVG:
+					{
+						int64		n = DecodeCount(v[b]);
+						Node	   *arg = args[a];
+						bool		isfloat = argtype == FLOAT4OID || argtype == FLOAT8OID;
+
+						if (n == 0)
+						{
+							nulls[i] = true;
+							break;
+						}
+						if (isfloat)
+						{
+							double		s = SumFloat(v[a]);
+
+							if (kind == SMPC_OUT_AVG)
+								values[i] = Float8GetDatum(s / (double) n);
+							else if (restype == FLOAT4OID)
+								values[i] = Float4GetDatum((float4) s);
+							else
+								values[i] = Float8GetDatum(s);
+							break;
+						}
+						if (kind == SMPC_OUT_SUM && restype == INT8OID)
+						{
+							int64		s;
+
+							if (smpc_decode_int64(v[a], &s) != SMPC_OK)
+								ereport(ERROR,
+										(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+										 errmsg("bigint out of range"),
+										 errdetail("The joint sum does not fit the result type of sum over %s.",
+												   format_type_be(argtype))));
+							values[i] = Int64GetDatum(s);
+							break;
+						}
+						{
+							Datum		sum = SumNumeric(v[a], argtype, NumericScale(arg),
+														 argtype == NUMERICOID && exprTypmod(arg) < 0);
+
+							if (kind == SMPC_OUT_SUM)
+								values[i] = sum;
+							else
+								values[i] = DirectFunctionCall2(numeric_div, sum,
+																DirectFunctionCall1(int8_numeric,
+																					Int64GetDatum(n)));
+						}
+						break;
+					}
+				default:
+					elog(ERROR, "unknown output kind %d", kind);
+			}
+		}
+		st->nrows++;
+	}
+	if (withheld > 0)
+		ereport(NOTICE,
+				(errmsg("%d %s with fewer than %d rows withheld from the joint result",
+						withheld, withheld == 1 ? "group" : "groups", min_group_size)));
+}
+
+static void
+RunJoint(ForeignScanState *node, JointScanState *st)
+{
+	Joint		j;
+	SmpcFederation *fed = smpc_get_federation(st->federation);
+	SmpcDataset *ds;
+	const smpc_identity *self_id;
+	const char *self_name;
+	int			nmembers = list_length(fed->members);
+	int			ngroupcols = list_length(st->groupcols);
+	int			nvalues = list_length(st->values);
+	smpc_value_spec *specs = palloc0(sizeof(smpc_value_spec) * nvalues);
+	Node	  **args = palloc0(sizeof(Node *) * nvalues);
+	SmpcLocalResult *lr;
+	smpc_key_list groups;
+	bool		public;
+	smpc_prepare p;
+	uint8	  **bodies = palloc0(sizeof(uint8 *) * Max(1, nmembers));
+	size_t	   *lens = palloc0(sizeof(size_t) * Max(1, nmembers));
+	size_t	   *alens = palloc0(sizeof(size_t) * Max(1, nmembers));
+	const uint8 **answers;
+	uint8	   *pkbuf;
+	const uint8 ***env;			/* env[from][to] */
+	size_t	  **envlen;
+	smpc_fe    *own;
+	smpc_fe   **sums;
+	size_t		nvals;
+	int		   *map;
+	smpc_fe    *secrets;
+	uint8		opening[SMPC_COMMIT_OPENING_BYTES];
+	uint8	   *commitments;
+	uint8		digest[SMPC_DIGEST_BYTES];
+	ListCell   *lc;
+	SmpcAuditRecord rec;
+
+	memset(&j, 0, sizeof(j));
+	j.fed = fed;
+	j.nparties = nmembers + 1;
+
+	/* who takes part */
+	if (j.nparties < fed->min_members)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
+				 errmsg("federation \"%s\" has %d parties, fewer than its min_members (%d)",
+						fed->name, j.nparties, fed->min_members)));
+	if (fed->threshold >= j.nparties)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold %d of federation \"%s\" needs more than %d parties",
+						fed->threshold, fed->name, j.nparties)));
+	ds = smpc_lookup_dataset(st->dataset, true);
+	if (ds == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dataset \"%s\" is not published on this node", st->dataset),
+				 errhint("Every party of a joint query contributes its own data: publish it here with smpc.publish().")));
+	self_id = smpc_node_identity(false, &self_name);
+	j.parties = palloc0(sizeof(SmpcParty) * j.nparties);
+	j.parties[0].name = pstrdup(self_name);
+	smpc_identity_public(self_id, &j.parties[0].key);
+	foreach(lc, fed->members)
+	{
+		SmpcMember *m = lfirst(lc);
+
+		j.parties[foreach_current_index(lc) + 1].name = m->name;
+		j.parties[foreach_current_index(lc) + 1].key = m->key;
+	}
+	j.calls = palloc0(sizeof(SmpcMemberCall) * Max(1, nmembers));
+	memset(LastStats, 0, sizeof(LastStats));
+	LastStatsCount = j.nparties;
+	j.stats = LastStats;
+	for (int i = 0; i < j.nparties; i++)
+	{
+		strlcpy(j.stats[i].name, j.parties[i].name, NAMEDATALEN);
+		j.stats[i].querying = i == 0;
+	}
+
+	/* what every party computes */
+	foreach(lc, st->values)
+	{
+		List	   *v = lfirst(lc);
+		int			i = foreach_current_index(lc);
+		int			kind = intVal(linitial(v));
+		Node	   *arg = lsecond(v);
+		Oid			t = arg ? exprType(arg) : INT8OID;
+
+		args[i] = arg;
+		if (kind != SMPC_VAL_SUM || t == INT2OID || t == INT4OID || t == INT8OID)
+			specs[i].kind = SMPC_VALUE_INT;
+		else if (t == NUMERICOID)
+		{
+			specs[i].kind = SMPC_VALUE_DECIMAL;
+			specs[i].scale = (uint8) Min(NumericScale(arg), SMPC_ENC_MAX_SCALE);
+		}
+		else
+		{
+			specs[i].kind = SMPC_VALUE_FLOAT;
+			specs[i].scale = SMPC_FLOAT_SCALE;
+		}
+	}
+
+	/* 1. this node's own contribution, and the group domain */
+	smpc_new_session_id(j.session_id);
+	lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
+	memset(&groups, 0, sizeof(groups));
+	if (ngroupcols == 0)
+	{
+		groups.ngroups = 1;
+		public = true;
+	}
+	else
+	{
+		public = smpc_public_groups(ds, lr->group_columns, &groups);
+		if (!public)
+			foreach(lc, lr->group_columns)
+			{
+				ListCell   *lc2;
+
+				foreach(lc2, ds->columns)
+				{
+					SmpcDatasetColumn *col = lfirst(lc2);
+
+					if (strcmp(col->name, lfirst(lc)) == 0 && col->group_policy != SMPC_GROUP_REVEAL)
+						ereport(ERROR,
+								(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+								 errmsg("group key \"%s\" has a public domain, but another group key of the query is revealed",
+										col->name),
+								 errhint("Group by public-domain keys only, or by revealed keys only.")));
+				}
+			}
+	}
+
+	/* 2. PREPARE */
+	memset(&p, 0, sizeof(p));
+	p.threshold = (uint8) fed->threshold;
+	p.nparties = (uint16) j.nparties;
+	pkbuf = palloc(SMPC_SIGN_PK_BYTES * j.nparties);
+	for (int i = 0; i < j.nparties; i++)
+		memcpy(pkbuf + (size_t) i * SMPC_SIGN_PK_BYTES, j.parties[i].key.sign_pk,
+			   SMPC_SIGN_PK_BYTES);
+	p.parties = pkbuf;
+	p.dataset.ptr = st->dataset;
+	p.dataset.len = strlen(st->dataset);
+	p.sql.ptr = st->sql;
+	p.sql.len = strlen(st->sql);
+	p.nvalues = (uint16) nvalues;
+	p.values = specs;
+	p.reveal_keys = public ? 0 : 1;
+	if (public)
+		p.groups = groups;
+	else
+	{
+		p.groups.ngroups = 0;
+		p.groups.ncols = (uint16) ngroupcols;
+	}
+	{
+		smpc_writer w;
+		uint8	   *body;
+		size_t		blen;
+
+		smpc_writer_init(&w, (size_t) smpc_max_message_size);
+		smpc_writer_put_prepare(&w, &p);
+		smpc_check_core_status(smpc_writer_finish(&w, &body, &blen), "encode the prepare request");
+		for (int i = 0; i < nmembers; i++)
+		{
+			bodies[i] = body;
+			lens[i] = blen;
+		}
+	}
+	answers = Round(&j, SMPC_MSG_PREPARE, bodies, lens, alens);
+
+	env = palloc0(sizeof(uint8 **) * j.nparties);
+	envlen = palloc0(sizeof(size_t *) * j.nparties);
+	for (int i = 0; i < j.nparties; i++)
+	{
+		env[i] = palloc0(sizeof(uint8 *) * j.nparties);
+		envlen[i] = palloc0(sizeof(size_t) * j.nparties);
+	}
+
+	/* envelopes from member i (party i + 1), checked for one per other party */
+#define TAKE_ENVELOPES(items, nitems, i) \
+	do { \
+		if ((nitems) != (size_t) j.nparties - 1) \
+			MalformedAnswer(&j, (i), SMPC_ERR_MALFORMED, "share"); \
+		for (size_t e = 0; e < (nitems); e++) \
+		{ \
+			int to = -1; \
+			for (int q = 0; q < j.nparties; q++) \
+				if (q != (i) + 1 && memcmp(j.parties[q].key.sign_pk, (items)[e].recipient_pk, SMPC_SIGN_PK_BYTES) == 0) \
+					to = q; \
+			if (to < 0 || env[(i) + 1][to] != NULL) \
+				MalformedAnswer(&j, (i), SMPC_ERR_MALFORMED, "share"); \
+			env[(i) + 1][to] = (items)[e].env; \
+			envlen[(i) + 1][to] = (items)[e].env_len; \
+		} \
+	} while (0)
+
+	{
+		smpc_envelope_item *items = palloc0(sizeof(smpc_envelope_item) * SMPC_MAX_PARTIES);
+		smpc_key_list *keylists = palloc0(sizeof(smpc_key_list) * j.nparties);
+
+		for (int i = 0; i < nmembers; i++)
+		{
+			uint8		kind;
+			size_t		nitems = 0;
+			int			rc;
+
+			rc = smpc_prepare_reply_decode(answers[i], alens[i], &kind, items, SMPC_MAX_PARTIES,
+										   &nitems, (uint32) smpc_max_groups, &keylists[i + 1]);
+			if (rc != SMPC_OK)
+				MalformedAnswer(&j, i, rc, "prepare");
+			if (kind != (public ? SMPC_PREPARE_REPLY_SHARES : SMPC_PREPARE_REPLY_KEYS) ||
+				(!public && keylists[i + 1].ncols != ngroupcols))
+				MalformedAnswer(&j, i, SMPC_ERR_MALFORMED, "prepare");
+			if (public)
+				TAKE_ENVELOPES(items, nitems, i);
+		}
+
+		if (!public)
+		{
+			smpc_writer w;
+			uint8	   *body;
+			size_t		blen;
+
+			smpc_key_list_from_local(lr, &keylists[0]);
+			KeyUnion(keylists, j.nparties, ngroupcols, &groups);
+			smpc_writer_init(&w, (size_t) smpc_max_message_size);
+			smpc_writer_put_key_list(&w, &groups);
+			smpc_check_core_status(smpc_writer_finish(&w, &body, &blen), "encode the share request");
+			for (int i = 0; i < nmembers; i++)
+			{
+				bodies[i] = body;
+				lens[i] = blen;
+			}
+			answers = Round(&j, SMPC_MSG_SHARE, bodies, lens, alens);
+			for (int i = 0; i < nmembers; i++)
+			{
+				size_t		nitems = 0;
+				int			rc = smpc_envelope_list_decode(answers[i], alens[i], items,
+														   SMPC_MAX_PARTIES, &nitems);
+
+				if (rc != SMPC_OK)
+					MalformedAnswer(&j, i, rc, "share");
+				TAKE_ENVELOPES(items, nitems, i);
+			}
+		}
+	}
+
+	/* this node's shares, in the agreed order */
+	nvals = (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * nvalues;
+	map = smpc_map_groups(&groups, lr->keys, lr->ngroups, ngroupcols,
+						  public ? "public group key domain" : "union of the group keys");
+	secrets = palloc0(sizeof(smpc_fe) * Max(1, nvals));
+	for (int g = 0; g < lr->ngroups; g++)
+		for (int v = 0; v < nvalues; v++)
+		{
+			smpc_fe    *slot = &secrets[(size_t) map[g] * nvalues + v];
+
+			*slot = smpc_fe_add(*slot, lr->values[(size_t) g * nvalues + v]);
+		}
+	{
+		smpc_envelope_item *mine = palloc0(sizeof(smpc_envelope_item) * j.nparties);
+
+		own = smpc_share_secrets(j.session_id, j.parties, j.nparties, 0, fed->threshold,
+								 secrets, nvals, mine);
+		for (int e = 0; e < j.nparties - 1; e++)
+		{
+			env[0][e + 1] = mine[e].env;
+			envlen[0][e + 1] = mine[e].env_len;
+		}
+	}
+	sodium_memzero(secrets, sizeof(smpc_fe) * Max(1, nvals));
+	sodium_memzero(lr->values, sizeof(smpc_fe) * Max(1, lr->ngroups * nvalues));
+
+	/* 3. COMBINE */
+	for (int i = 0; i < nmembers; i++)
+	{
+		smpc_envelope_item *items = palloc0(sizeof(smpc_envelope_item) * j.nparties);
+		int			k = 0;
+
+		for (int from = 0; from < j.nparties; from++)
+		{
+			if (from == i + 1)
+				continue;
+			memcpy(items[k].recipient_pk, j.parties[from].key.sign_pk, SMPC_SIGN_PK_BYTES);
+			items[k].env = env[from][i + 1];
+			items[k].env_len = envlen[from][i + 1];
+			k++;
+		}
+		smpc_check_core_status(smpc_envelope_list_encode(items, k, &bodies[i], &lens[i]),
+							   "encode a combine request");
+	}
+	answers = Round(&j, SMPC_MSG_COMBINE, bodies, lens, alens);
+	commitments = palloc0(SMPC_COMMIT_BYTES * j.nparties);
+	for (int i = 0; i < nmembers; i++)
+	{
+		if (alens[i] != SMPC_COMMIT_BYTES)
+			MalformedAnswer(&j, i, SMPC_ERR_MALFORMED, "combine");
+		memcpy(commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES, answers[i], SMPC_COMMIT_BYTES);
+	}
+	for (int from = 1; from < j.nparties; from++)
+		smpc_add_envelope(j.session_id, j.parties, 0, from, env[from][0], envlen[from][0],
+						  own, nvals);
+	smpc_commit_sums(j.session_id, 0, own, nvals, opening, commitments);
+
+	/* 4. REVEAL */
+	{
+		smpc_party_opening *po = palloc0(sizeof(smpc_party_opening) * j.nparties);
+		smpc_writer w;
+		uint8	   *body;
+		size_t		blen;
+
+		for (int i = 0; i < j.nparties; i++)
+		{
+			po[i].present = 1;
+			memcpy(po[i].commitment, commitments + (size_t) i * SMPC_COMMIT_BYTES,
+				   SMPC_COMMIT_BYTES);
+		}
+		smpc_writer_init(&w, (size_t) smpc_max_message_size);
+		smpc_writer_put_commitments(&w, po, j.nparties);
+		smpc_check_core_status(smpc_writer_finish(&w, &body, &blen), "encode the reveal request");
+		for (int i = 0; i < nmembers; i++)
+		{
+			bodies[i] = body;
+			lens[i] = blen;
+		}
+	}
+	answers = Round(&j, SMPC_MSG_REVEAL, bodies, lens, alens);
+	sums = palloc0(sizeof(smpc_fe *) * j.nparties);
+	sums[0] = own;
+	{
+		smpc_party_opening *po = palloc0(sizeof(smpc_party_opening) * j.nparties);
+		smpc_writer w;
+		uint8	   *body;
+		size_t		blen;
+
+		po[0].present = 1;
+		memcpy(po[0].opening, opening, SMPC_COMMIT_OPENING_BYTES);
+		po[0].sums = own;
+		po[0].nsums = nvals;
+		for (int i = 0; i < nmembers; i++)
+		{
+			size_t		n;
+			smpc_fe    *s = NULL;
+			int			rc = smpc_reveal_reply_decode(answers[i], alens[i], nvals,
+													  po[i + 1].opening, &s, &n);
+
+			if (rc != SMPC_OK || n != nvals)
+				MalformedAnswer(&j, i, rc != SMPC_OK ? rc : SMPC_ERR_MALFORMED, "reveal");
+			smpc_verify_opening(j.session_id, j.parties, i + 1,
+								commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES,
+								po[i + 1].opening, s, nvals);
+			sums[i + 1] = s;
+			po[i + 1].present = 1;
+			po[i + 1].sums = s;
+			po[i + 1].nsums = nvals;
+		}
+		secrets = palloc0(sizeof(smpc_fe) * Max(1, nvals));
+		smpc_reconstruct(j.parties, j.nparties, fed->threshold, sums, nvals, secrets);
+		smpc_result_digest(j.session_id, secrets, nvals, digest);
+
+		/* 5. FINISH */
+		smpc_writer_init(&w, (size_t) smpc_max_message_size);
+		smpc_writer_put_openings(&w, po, j.nparties);
+		smpc_check_core_status(smpc_writer_finish(&w, &body, &blen), "encode the finish request");
+		for (int i = 0; i < nmembers; i++)
+		{
+			bodies[i] = body;
+			lens[i] = blen;
+		}
+	}
+	answers = Round(&j, SMPC_MSG_FINISH, bodies, lens, alens);
+	for (int i = 0; i < nmembers; i++)
+		if (alens[i] != SMPC_DIGEST_BYTES ||
+			sodium_memcmp(answers[i], digest, SMPC_DIGEST_BYTES) != 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
+					 errmsg("member \"%s\" reconstructed a different result", j.parties[i + 1].name),
+					 errdetail("Every participant verifies the openings itself; their results must agree.")));
+
+	/* this node's audit record */
+	memset(&rec, 0, sizeof(rec));
+	rec.session_id = j.session_id;
+	rec.node_role = "querying";
+	rec.federation = fed->name;
+	rec.initiator_node = self_name;
+	rec.initiator_role = GetUserNameFromId(GetUserId(), false);
+	rec.dataset = st->dataset;
+	rec.dataset_sql = st->sql;
+	for (int i = 0; i < j.nparties; i++)
+		rec.participants = lappend(rec.participants, j.parties[i].name);
+	rec.outcome = "success";
+	rec.result_digest = digest;
+	smpc_audit_record(&rec);
+
+	DecodeRows(st, node, &groups, secrets, nvalues, fed->min_group_size, args);
+	sodium_memzero(own, sizeof(smpc_fe) * Max(1, nvals));
+}
+
+/*
+ * smpc.last_session_stats()
+ *		One row per party of this backend's last joint query.
+ */
+Datum
+smpc_last_session_stats(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+#if PG_VERSION_NUM >= 160000
+	InitMaterializedSRF(fcinfo, 0);
+#else
+	SetSingleFuncCall(fcinfo, 0);
+#endif
+	for (int i = 0; i < LastStatsCount; i++)
+	{
+		Datum		values[6];
+		bool		nulls[6] = {0};
+
+		values[0] = CStringGetTextDatum(LastStats[i].name);
+		values[1] = CStringGetTextDatum(LastStats[i].querying ? "querying" : "member");
+		values[2] = Int64GetDatum((int64) LastStats[i].sent);
+		values[3] = Int64GetDatum((int64) LastStats[i].received);
+		values[4] = Int32GetDatum(LastStats[i].rounds);
+		values[5] = Float8GetDatum(LastStats[i].elapsed_ms);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,53 @@
+/*
+ * joint.h
+ *		What the planner (planner.c) hands the executor (joint.c) for a joint
+ *		aggregate, and the FDW callbacks they provide (fdw.c wires them).
+ */
+#ifndef SMPC_JOINT_H
+#define SMPC_JOINT_H
+
+#include "foreign/fdwapi.h"
+#include "nodes/pathnodes.h"
+#include "nodes/plannodes.h"
+
+/* values every party computes per group (dataset SQL columns after the keys) */
+#define SMPC_VAL_COUNT_STAR 1	/* count(*): always value 0 */
+#define SMPC_VAL_COUNT 2		/* count(arg) */
+#define SMPC_VAL_SUM 3			/* sum(arg) */
+
+/* what one column of the scan tuple is */
+#define SMPC_OUT_KEY 1			/* group key a */
+#define SMPC_OUT_COUNT_STAR 2
+#define SMPC_OUT_COUNT 3		/* value a */
+#define SMPC_OUT_SUM 4			/* sum value a, count value b */
+#define SMPC_OUT_AVG 5			/* sum value a, count value b */
+
+/* planner state of a federated base relation */
+typedef struct SmpcRelInfo
+{
+	char	   *refusal;		/* why no joint aggregate path, or NULL */
+	char	   *refusal_hint;
+} SmpcRelInfo;
+
+/* renders a parameter's current value */
+typedef Datum (*SmpcParamValue) (Param *param, void *arg, bool *isnull);
+
+/* planner.c */
+extern void smpc_get_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+								 RelOptInfo *input_rel, RelOptInfo *output_rel,
+								 void *extra);
+extern ForeignScan *smpc_upper_plan(PlannerInfo *root, RelOptInfo *foreignrel,
+									List *tlist, Plan *outer_plan);
+extern void smpc_raise_scan_refusal(PlannerInfo *root, RelOptInfo *baserel,
+									Oid relid) pg_attribute_noreturn();
+extern char *smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals,
+									  List *groupcols, List *values,
+									  SmpcParamValue param_value, void *param_arg);
+
+/* joint.c */
+extern void smpc_begin_joint_scan(ForeignScanState *node, int eflags);
+extern TupleTableSlot *smpc_iterate_joint_scan(ForeignScanState *node);
+extern void smpc_rescan_joint_scan(ForeignScanState *node);
+extern void smpc_explain_joint_scan(ForeignScanState *node, struct ExplainState *es);
+
+#endif

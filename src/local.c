@@ -1,0 +1,549 @@
+/*
+ * local.c
+ *		One party's contribution to a joint query, computed the same way on
+ *		the querying node and on every member: prove the dataset query safe
+ *		(policy.c), run it as the dataset's publisher through SPI, and encode
+ *		each value into the field.  Also the lists of group keys every party
+ *		must agree on: public domains, and the mapping of local groups onto
+ *		the agreed order.
+ *
+ * The dataset query is ordinary SQL, so the planner may use indexes and
+ * parallel workers for it.  Runtime errors of the query (a cast that fails
+ * on some row, say) are re-raised without their text, which may quote a
+ * value: the SQLSTATE is kept, the text goes to this node's server log only.
+ */
+#include "postgres.h"
+
+#include <math.h>
+
+#include "access/htup_details.h"
+#include "catalog/pg_enum.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/builtins.h"
+#include "utils/catcache.h"
+#include "utils/guc.h"
+#include "common/hashfn.h"
+#include "utils/hsearch.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
+
+#include "encode.h"
+#include "smpc.h"
+
+/* smpc.max_groups */
+int			smpc_max_groups = 100000;
+
+static void EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec,
+						int column, smpc_fe *out);
+static void CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols,
+						 int nvalues);
+static List *ColumnDomain(const SmpcDatasetColumn *col);
+static char *SerializeKey(char **cells, int ncols);
+
+/*
+ * smpc_local_aggregate
+ *		Check and run a dataset query on dataset ds; the query returns
+ *		ngroupcols group key columns, then nvalues value columns encoded as
+ *		specs say.  ERROR on a policy violation (42S01), a failing query (its
+ *		SQLSTATE, text withheld), more than smpc.max_groups groups, or a value
+ *		the encoding cannot carry.
+ */
+SmpcLocalResult *
+smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
+					 int nvalues, const smpc_value_spec *specs)
+{
+	SmpcLocalResult *lr = palloc0(sizeof(SmpcLocalResult));
+	MemoryContext caller = CurrentMemoryContext;
+	List	   *outputs = NIL;
+	char	   *final_sql;
+	Oid			save_userid;
+	int			save_sec_context;
+	ListCell   *lc;
+
+	final_sql = smpc_policy_check(ds, sql, &outputs);
+	CheckOutputs(ds, outputs, ngroupcols, nvalues);
+	lr->ngroupcols = ngroupcols;
+	lr->nvalues = nvalues;
+	foreach(lc, outputs)
+	{
+		if (foreach_current_index(lc) >= ngroupcols)
+			break;
+		lr->group_columns = lappend(lr->group_columns, lfirst(lc));
+	}
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(ds->publisher, save_sec_context |
+						   SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+	PG_TRY();
+	{
+		int			save_nestlevel = NewGUCNestLevel();
+		int			ret;
+		TupleDesc	tupdesc;
+		uint64		n;
+
+		(void) set_config_option("search_path", SMPC_POLICY_SEARCH_PATH,
+								 PGC_USERSET, PGC_S_SESSION,
+								 GUC_ACTION_SAVE, true, 0, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+
+		/* only the query itself; its errors lose their text */
+		PG_TRY();
+		{
+			ret = SPI_execute(final_sql, true, 0);
+		}
+		PG_CATCH();
+		{
+			ErrorData  *ed;
+
+			MemoryContextSwitchTo(caller);
+			ed = CopyErrorData();
+			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+				PG_RE_THROW();
+			FlushErrorState();
+			ereport(LOG,
+					(errmsg("smpc: dataset query on \"%s\" failed: %s",
+							ds->name, ed->message)));
+			ereport(ERROR,
+					(errcode(ed->sqlerrcode),
+					 errmsg("the dataset query on \"%s\" failed at run time", ds->name),
+					 errdetail("The error text is withheld because it may quote data; the node's server log has it."),
+					 errhint("Check the WHERE conditions and casts against the data types of the dataset.")));
+		}
+		PG_END_TRY();
+
+		if (ret != SPI_OK_SELECT)
+			elog(ERROR, "dataset query returned %s", SPI_result_code_string(ret));
+		n = SPI_processed;
+		if (n > (uint64) smpc_max_groups)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the dataset query on \"%s\" has more than %d groups",
+							ds->name, smpc_max_groups),
+					 errhint("Group by fewer or coarser keys, or raise smpc.max_groups.")));
+		tupdesc = SPI_tuptable->tupdesc;
+		if (tupdesc->natts != ngroupcols + nvalues)
+			elog(ERROR, "dataset query returned %d columns, expected %d",
+				 tupdesc->natts, ngroupcols + nvalues);
+
+		{
+			MemoryContext old = MemoryContextSwitchTo(caller);
+
+			lr->ngroups = (int) n;
+			lr->keys = palloc0(sizeof(char *) * Max(1, n * ngroupcols));
+			lr->values = palloc0(sizeof(smpc_fe) * Max(1, n * nvalues));
+			MemoryContextSwitchTo(old);
+		}
+		for (uint64 r = 0; r < n; r++)
+		{
+			HeapTuple	tup = SPI_tuptable->vals[r];
+
+			for (int c = 0; c < ngroupcols; c++)
+			{
+				char	   *text = SPI_getvalue(tup, tupdesc, c + 1);
+
+				if (text != NULL)
+				{
+					if (strlen(text) > SMPC_MAX_KEY_LEN)
+						ereport(ERROR,
+								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+								 errmsg("a value of group key \"%s\" is longer than %d bytes",
+										(char *) list_nth(lr->group_columns, c),
+										SMPC_MAX_KEY_LEN)));
+					lr->keys[r * ngroupcols + c] = MemoryContextStrdup(caller, text);
+				}
+			}
+			for (int v = 0; v < nvalues; v++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(tup, tupdesc, ngroupcols + v + 1, &isnull);
+
+				if (isnull)
+					lr->values[r * nvalues + v] = 0;
+				else
+					EncodeValue(d, SPI_gettypeid(tupdesc, ngroupcols + v + 1),
+								&specs[v], v, &lr->values[r * nvalues + v]);
+			}
+		}
+		SPI_finish();
+		AtEOXact_GUC(true, save_nestlevel);
+	}
+	PG_FINALLY();
+	{
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+	}
+	PG_END_TRY();
+	return lr;
+}
+
+/*
+ * The dataset query must return the group keys first, each a plain
+ * group-key column, then the values.
+ */
+static void
+CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols, int nvalues)
+{
+	ListCell   *lc;
+
+	if (list_length(outputs) != ngroupcols + nvalues)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+				 errmsg("the dataset query returns %d columns, but the request describes %d group keys and %d values",
+						list_length(outputs), ngroupcols, nvalues)));
+	foreach(lc, outputs)
+	{
+		int			i = foreach_current_index(lc);
+
+		if (i < ngroupcols && lfirst(lc) == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+					 errmsg("output column %d of the dataset query is not a group key column", i + 1),
+					 errdetail("A joint query returns its group keys first, each a published column it groups by.")));
+		if (i >= ngroupcols && lfirst(lc) != NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+					 errmsg("output column %d of the dataset query is a group key, not an aggregate", i + 1)));
+	}
+}
+
+/* Encode one non-null value column of the local result. */
+static void
+EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe *out)
+{
+	int			rc;
+
+	switch (spec->kind)
+	{
+		case SMPC_VALUE_INT:
+		case SMPC_VALUE_DECIMAL:
+			{
+				int			scale = spec->kind == SMPC_VALUE_INT ? 0 : spec->scale;
+
+				if (typid == INT8OID)
+					rc = scale == 0 ? smpc_encode_int64(DatumGetInt64(d), out)
+						: smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(int8out, d)),
+											  scale, out);
+				else if (typid == INT4OID || typid == INT2OID)
+					rc = smpc_encode_int64(typid == INT4OID ? DatumGetInt32(d) : DatumGetInt16(d), out);
+				else if (typid == NUMERICOID)
+					rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, d)),
+											 scale, out);
+				else
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("value column %d of the dataset query has type %s, which is not an exact number",
+									column + 1, format_type_be(typid))));
+				if (rc == SMPC_ERR_RANGE)
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("value column %d has more than %d fractional digits, or is not a number",
+									column + 1, scale),
+							 errhint("Declare the column's scale, e.g. numeric(12,2), on every member.")));
+				break;
+			}
+		case SMPC_VALUE_FLOAT:
+			{
+				double		v;
+				long double scaled;
+
+				if (typid == FLOAT8OID)
+					v = DatumGetFloat8(d);
+				else if (typid == FLOAT4OID)
+					v = DatumGetFloat4(d);
+				else
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("value column %d of the dataset query has type %s, which is not a float",
+									column + 1, format_type_be(typid))));
+				if (!isfinite(v))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
+							 errhint("Exclude non-finite values with a WHERE condition.")));
+				scaled = nearbyintl((long double) v * powl(10.0L, spec->scale));
+				if (fabsl(scaled) > (long double) SMPC_ENC_MAX_ABS)
+					rc = SMPC_ERR_OVERFLOW;
+				else
+					rc = smpc_encode_i128((smpc_i128) scaled, out);
+				break;
+			}
+		default:
+			elog(ERROR, "unknown value kind %d", spec->kind);
+			rc = SMPC_ERR_ARG;
+	}
+	if (rc == SMPC_ERR_OVERFLOW)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("value column %d is too large to share", column + 1),
+				 errdetail("One party's value may have at most 2^119 in magnitude after scaling.")));
+	smpc_check_core_status(rc, "encode a value");
+}
+
+/*
+ * The declared values of a public group key in their canonical text form,
+ * then NULL (a list of char *, NULL last).
+ */
+static List *
+ColumnDomain(const SmpcDatasetColumn *col)
+{
+	List	   *result = NIL;
+	Oid			base = getBaseType(col->typid);
+	ListCell   *lc;
+
+	if (col->domain != NIL)
+	{
+		Oid			typinput,
+					typioparam,
+					typoutput;
+		bool		isvarlena;
+
+		getTypeInputInfo(col->typid, &typinput, &typioparam);
+		getTypeOutputInfo(col->typid, &typoutput, &isvarlena);
+		foreach(lc, col->domain)
+		{
+			Datum		d = OidInputFunctionCall(typinput, lfirst(lc), typioparam,
+												 col->typmod);
+
+			result = lappend(result, OidOutputFunctionCall(typoutput, d));
+		}
+	}
+	else if (base == BOOLOID)
+		result = list_make2(pstrdup("f"), pstrdup("t"));
+	else if (type_is_enum(base))
+	{
+		CatCList   *list = SearchSysCacheList1(ENUMTYPOIDNAME, ObjectIdGetDatum(base));
+		int			n = list->n_members;
+		float4	   *order = palloc(sizeof(float4) * Max(n, 1));
+		char	  **labels = palloc(sizeof(char *) * Max(n, 1));
+
+		for (int i = 0; i < n; i++)
+		{
+			Form_pg_enum e = (Form_pg_enum) GETSTRUCT(&list->members[i]->tuple);
+
+			order[i] = e->enumsortorder;
+			labels[i] = pstrdup(NameStr(e->enumlabel));
+		}
+		ReleaseCatCacheList(list);
+		/* few labels: insertion sort by sort order */
+		for (int i = 1; i < n; i++)
+			for (int j = i; j > 0 && order[j - 1] > order[j]; j--)
+			{
+				float4		to = order[j];
+				char	   *tl = labels[j];
+
+				order[j] = order[j - 1];
+				labels[j] = labels[j - 1];
+				order[j - 1] = to;
+				labels[j - 1] = tl;
+			}
+		for (int i = 0; i < n; i++)
+			result = lappend(result, labels[i]);
+	}
+	else
+		elog(ERROR, "group key \"%s\" has no public domain", col->name);
+	return lappend(result, NULL);
+}
+
+/*
+ * smpc_public_groups
+ *		When every group column has a public domain, set *out to all groups
+ *		of the cross product of the domains (first column varying slowest,
+ *		NULL last in each) and return true; return false if some column's
+ *		keys are revealed instead.  ERROR if there would be more than
+ *		smpc.max_groups groups.
+ */
+bool
+smpc_public_groups(const SmpcDataset *ds, List *group_columns, smpc_key_list *out)
+{
+	int			ncols = list_length(group_columns);
+	List	  **domains = palloc0(sizeof(List *) * Max(ncols, 1));
+	double		total = 1;
+	int			ngroups;
+	ListCell   *lc;
+
+	foreach(lc, group_columns)
+	{
+		SmpcDatasetColumn *col = NULL;
+		ListCell   *lc2;
+
+		foreach(lc2, ds->columns)
+			if (strcmp(((SmpcDatasetColumn *) lfirst(lc2))->name, lfirst(lc)) == 0)
+				col = lfirst(lc2);
+		if (col == NULL || col->group_policy != SMPC_GROUP_PUBLIC)
+			return false;
+		domains[foreach_current_index(lc)] = ColumnDomain(col);
+		total *= list_length(domains[foreach_current_index(lc)]);
+	}
+	if (total > smpc_max_groups)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the public domains of the group keys have %.0f combinations, more than smpc.max_groups (%d)",
+						total, smpc_max_groups),
+				 errhint("Group by fewer keys, or raise smpc.max_groups.")));
+	ngroups = (int) total;
+	out->ngroups = ngroups;
+	out->ncols = ncols;
+	out->cells = palloc0(sizeof(smpc_key_cell) * Max(1, ngroups * ncols));
+	for (int g = 0; g < ngroups; g++)
+	{
+		int			rest = g;
+
+		for (int c = ncols - 1; c >= 0; c--)
+		{
+			int			len = list_length(domains[c]);
+			char	   *v = list_nth(domains[c], rest % len);
+			smpc_key_cell *cell = &out->cells[g * ncols + c];
+
+			rest /= len;
+			cell->isnull = v == NULL;
+			cell->value.ptr = v ? v : "";
+			cell->value.len = v ? strlen(v) : 0;
+		}
+	}
+	return true;
+}
+
+/* smpc_key_list_from_local: the local groups as a key list. */
+void
+smpc_key_list_from_local(const SmpcLocalResult *lr, smpc_key_list *out)
+{
+	int			n = lr->ngroups * lr->ngroupcols;
+
+	out->ngroups = lr->ngroupcols == 0 ? Min(lr->ngroups, 1) : lr->ngroups;
+	out->ncols = lr->ngroupcols;
+	out->cells = palloc0(sizeof(smpc_key_cell) * Max(1, n));
+	for (int i = 0; i < n; i++)
+	{
+		out->cells[i].isnull = lr->keys[i] == NULL;
+		out->cells[i].value.ptr = lr->keys[i] ? lr->keys[i] : "";
+		out->cells[i].value.len = lr->keys[i] ? strlen(lr->keys[i]) : 0;
+	}
+}
+
+/* smpc_key_text: one cell as a palloc'd string, NULL for SQL NULL. */
+char *
+smpc_key_text(const smpc_key_list *k, int group, int col)
+{
+	const smpc_key_cell *cell = &k->cells[group * k->ncols + col];
+
+	if (cell->isnull)
+		return NULL;
+	return pnstrdup(cell->value.ptr, cell->value.len);
+}
+
+/*
+ * A key tuple as one NUL-free string: "N" for NULL, else the byte length,
+ * ':' and the bytes, per column.  Unambiguous because lengths are explicit.
+ */
+static char *
+SerializeKey(char **cells, int ncols)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	for (int c = 0; c < ncols; c++)
+	{
+		if (cells[c] == NULL)
+			appendStringInfoChar(&buf, 'N');
+		else
+			appendStringInfo(&buf, "%zu:%s", strlen(cells[c]), cells[c]);
+	}
+	return buf.data;
+}
+
+typedef struct KeyEntry
+{
+	char	   *key;			/* hash key: pointer to the serialized key */
+	int			index;
+} KeyEntry;
+
+static uint32
+KeyHash(const void *key, Size keysize)
+{
+	const char *s = *(char *const *) key;
+
+	return string_hash(s, strlen(s) + 1);
+}
+
+static int
+KeyMatch(const void *key1, const void *key2, Size keysize)
+{
+	return strcmp(*(char *const *) key1, *(char *const *) key2);
+}
+
+/*
+ * smpc_map_groups
+ *		For each of the nkeys local key tuples (keys, row-major, ncols per
+ *		row) its index in order.  ERROR, with "what" saying which list is
+ *		meant, if a tuple is missing from order or order has duplicates.
+ */
+int *
+smpc_map_groups(const smpc_key_list *order, char **keys, int nkeys, int ncols,
+				const char *what)
+{
+	HASHCTL		ctl;
+	HTAB	   *htab;
+	int		   *result = palloc(sizeof(int) * Max(1, nkeys));
+	char	  **row = palloc(sizeof(char *) * Max(1, ncols));
+
+	if (ncols == 0)
+	{
+		if (order->ngroups != 1 && nkeys > 0)
+			elog(ERROR, "an ungrouped query must have one group");
+		for (int i = 0; i < nkeys; i++)
+			result[i] = 0;
+		return result;
+	}
+	if (order->ncols != ncols)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("the %s has %d key columns, expected %d", what, order->ncols, ncols)));
+
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.keysize = sizeof(char *);
+	ctl.entrysize = sizeof(KeyEntry);
+	ctl.hash = KeyHash;
+	ctl.match = KeyMatch;
+	ctl.hcxt = CurrentMemoryContext;
+	htab = hash_create("smpc group keys", Max(16, order->ngroups), &ctl,
+					   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	for (uint32 g = 0; g < order->ngroups; g++)
+	{
+		char	   *ser;
+		KeyEntry   *e;
+		bool		found;
+
+		for (int c = 0; c < ncols; c++)
+			row[c] = smpc_key_text(order, g, c);
+		ser = SerializeKey(row, ncols);
+		e = hash_search(htab, &ser, HASH_ENTER, &found);
+		if (found)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROTOCOL_VIOLATION),
+					 errmsg("the %s lists a group twice", what)));
+		e->key = ser;
+		e->index = (int) g;
+	}
+	for (int i = 0; i < nkeys; i++)
+	{
+		char	   *ser = SerializeKey(&keys[i * ncols], ncols);
+		KeyEntry   *e = hash_search(htab, &ser, HASH_FIND, NULL);
+
+		if (e == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_CARDINALITY_VIOLATION),
+					 errmsg("a local group is not in the %s", what),
+					 errhint("If the group keys have a public domain, every value in the data must be declared in the publication.")));
+		result[i] = e->index;
+		pfree(ser);
+	}
+	hash_destroy(htab);
+	return result;
+}

@@ -1,0 +1,836 @@
+/*
+ * planner.c
+ *		Planning joint aggregates: the FDW's upper-path pushdown at the
+ *		GROUP_AGG stage, the check that WHERE conditions and aggregate
+ *		arguments can be shipped to the members, and the deparser that turns
+ *		them into the dataset SQL every party runs.
+ *
+ * An aggregate query over one federated table becomes one ForeignScan over
+ * the grouped relation.  Its scan tuple holds the group keys and the
+ * aggregates (fdw_scan_tlist); HAVING and expressions over the aggregates
+ * are evaluated locally on top, as for postgres_fdw.  Every party runs
+ *
+ *		SELECT <group keys>, count(*), <count(x)|sum(x) ...>
+ *		  FROM <dataset> WHERE <conditions> GROUP BY <group keys>
+ *
+ * When a query cannot be pushed down, the reason is kept on the base
+ * relation, and the error raised when the plan would read raw rows names it.
+ */
+#include "postgres.h"
+
+#include "access/transam.h"
+#include "catalog/pg_aggregate.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "foreign/fdwapi.h"
+#include "lib/stringinfo.h"
+#include "nodes/makefuncs.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
+#include "optimizer/pathnode.h"
+#include "optimizer/planmain.h"
+#include "optimizer/tlist.h"
+#include "parser/parsetree.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+
+#include "joint.h"
+#include "smpc.h"
+
+/* planner state of the grouped relation */
+typedef struct UpperInfo
+{
+	Oid			relid;			/* the federated table */
+	Index		rti;
+	List	   *tlist;			/* fdw_scan_tlist */
+	List	   *having;			/* local quals (HAVING) */
+	List	   *quals;			/* WHERE, shipped */
+	List	   *groupcols;		/* attnums (Integer) */
+	List	   *values;			/* per value: list(kind, arg or NULL) */
+	List	   *outputs;		/* per tlist entry: list(kind, a, b, argtype, restype) */
+} UpperInfo;
+
+static bool Refuse(SmpcRelInfo *info, char *reason, char *hint);
+static int	AddValue(UpperInfo *u, int kind, Expr *arg);
+static bool CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti);
+static bool AddAggregates(SmpcRelInfo *info, UpperInfo *u, Node *expr, Index rti,
+						  const char *where);
+static bool Shippable(Node *node, Index rti, char **why);
+
+/* ------------------------------------------------------------- planning */
+
+static bool
+Refuse(SmpcRelInfo *info, char *reason, char *hint)
+{
+	if (info->refusal == NULL)
+	{
+		info->refusal = reason;
+		info->refusal_hint = hint;
+	}
+	return false;
+}
+
+/* Index of the value (kind, arg), added if new. */
+static int
+AddValue(UpperInfo *u, int kind, Expr *arg)
+{
+	ListCell   *lc;
+
+	foreach(lc, u->values)
+	{
+		List	   *v = lfirst(lc);
+
+		if (intVal(linitial(v)) == kind && equal(lsecond(v), arg))
+			return foreach_current_index(lc);
+	}
+	u->values = lappend(u->values, list_make2(makeInteger(kind), arg));
+	return list_length(u->values) - 1;
+}
+
+/* The joint kind of an aggregate function, or -1. */
+static int
+AggregateKind(Oid aggfnoid)
+{
+	switch (aggfnoid)
+	{
+		case F_COUNT_:
+		case F_COUNT_ANY:
+			return SMPC_OUT_COUNT;
+		case F_SUM_INT2:
+		case F_SUM_INT4:
+		case F_SUM_INT8:
+		case F_SUM_NUMERIC:
+		case F_SUM_FLOAT4:
+		case F_SUM_FLOAT8:
+			return SMPC_OUT_SUM;
+		case F_AVG_INT2:
+		case F_AVG_INT4:
+		case F_AVG_INT8:
+		case F_AVG_NUMERIC:
+		case F_AVG_FLOAT4:
+		case F_AVG_FLOAT8:
+			return SMPC_OUT_AVG;
+	}
+	if (get_func_namespace(aggfnoid) == PG_CATALOG_NAMESPACE)
+	{
+		char	   *name = get_func_name(aggfnoid);
+
+		if (strcmp(name, "smpc_count") == 0)
+			return SMPC_OUT_COUNT;
+		if (strcmp(name, "smpc_sum") == 0)
+			return SMPC_OUT_SUM;
+		if (strcmp(name, "smpc_avg") == 0)
+			return SMPC_OUT_AVG;
+	}
+	return -1;
+}
+
+static bool
+CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
+{
+	char	   *name = get_func_name(agg->aggfnoid);
+	int			kind = AggregateKind(agg->aggfnoid);
+	Expr	   *arg = NULL;
+	Oid			argtype = InvalidOid;
+	int			a = 0,
+				b = 0;
+	char	   *why;
+
+	if (kind < 0)
+		return Refuse(info, psprintf("aggregate %s is not supported over a federated table", name),
+					  pstrdup("Joint queries support count, sum and avg (and smpc_count, smpc_sum, smpc_avg)."));
+	if (agg->aggdistinct)
+		return Refuse(info, psprintf("DISTINCT in aggregate %s is not supported over a federated table", name),
+					  pstrdup("Joint aggregates count and sum every row; remove DISTINCT."));
+	if (agg->aggorder)
+		return Refuse(info, psprintf("ORDER BY in aggregate %s is not supported over a federated table", name), NULL);
+	if (agg->aggfilter)
+		return Refuse(info, psprintf("FILTER in aggregate %s is not supported over a federated table", name),
+					  pstrdup("Move the condition to WHERE, or aggregate a CASE expression."));
+	if (agg->aggkind != AGGKIND_NORMAL || agg->agglevelsup != 0 ||
+		agg->aggsplit != AGGSPLIT_SIMPLE || agg->aggvariadic)
+		return Refuse(info, psprintf("this use of aggregate %s is not supported over a federated table", name), NULL);
+	if (!agg->aggstar)
+	{
+		if (list_length(agg->args) != 1)
+			return Refuse(info, psprintf("aggregate %s must have exactly one argument", name), NULL);
+		arg = linitial_node(TargetEntry, agg->args)->expr;
+		argtype = exprType((Node *) arg);
+		if (!Shippable((Node *) arg, rti, &why))
+			return Refuse(info, psprintf("the argument of %s cannot be computed by the members: %s", name, why),
+						  pstrdup("Aggregate published columns, or expressions of built-in immutable functions over them."));
+	}
+	else if (kind != SMPC_OUT_COUNT)
+		return Refuse(info, psprintf("%s(*) is not supported", name), NULL);
+
+	switch (kind)
+	{
+		case SMPC_OUT_COUNT:
+			if (arg == NULL)
+				kind = SMPC_OUT_COUNT_STAR;
+			else
+				a = AddValue(u, SMPC_VAL_COUNT, arg);
+			break;
+		case SMPC_OUT_SUM:
+		case SMPC_OUT_AVG:
+			if (argtype != INT2OID && argtype != INT4OID && argtype != INT8OID &&
+				argtype != NUMERICOID && argtype != FLOAT4OID && argtype != FLOAT8OID)
+				return Refuse(info, psprintf("%s over type %s is not supported", name, format_type_be(argtype)),
+							  pstrdup("Joint sums and averages take smallint, integer, bigint, numeric, real or double precision."));
+			a = AddValue(u, SMPC_VAL_SUM, arg);
+			b = AddValue(u, SMPC_VAL_COUNT, arg);
+			break;
+	}
+	u->outputs = lappend(u->outputs,
+						 list_make5(makeInteger(kind), makeInteger(a), makeInteger(b),
+									makeInteger((int) argtype), makeInteger((int) agg->aggtype)));
+	u->tlist = lappend(u->tlist, makeTargetEntry((Expr *) agg, list_length(u->tlist) + 1,
+												  NULL, false));
+	return true;
+}
+
+/* Add the aggregates of expr to the scan tlist; its bare columns must be group keys. */
+static bool
+AddAggregates(SmpcRelInfo *info, UpperInfo *u, Node *expr, Index rti, const char *where)
+{
+	List	   *items = pull_var_clause(expr, PVC_INCLUDE_AGGREGATES | PVC_RECURSE_PLACEHOLDERS);
+	ListCell   *lc;
+
+	foreach(lc, items)
+	{
+		Node	   *item = lfirst(lc);
+
+		if (IsA(item, Aggref))
+		{
+			if (tlist_member((Expr *) item, u->tlist))
+				continue;
+			if (!CheckAggref(info, u, (Aggref *) item, rti))
+				return false;
+		}
+		else if (!tlist_member((Expr *) item, u->tlist))
+			return Refuse(info, psprintf("%s uses a column that is neither grouped by nor aggregated", where), NULL);
+	}
+	return true;
+}
+
+/*
+ * smpc_get_upper_paths
+ *		GetForeignUpperPaths: a joint aggregate path for the grouped relation
+ *		over one federated table, or the reason why not (on the base rel).
+ */
+void
+smpc_get_upper_paths(PlannerInfo *root, UpperRelationKind stage,
+					 RelOptInfo *input_rel, RelOptInfo *output_rel, void *extra)
+{
+	GroupPathExtraData *gx = (GroupPathExtraData *) extra;
+	Query	   *parse = root->parse;
+	SmpcRelInfo *info;
+	UpperInfo  *u;
+	PathTarget *target;
+	Index		rti;
+	ListCell   *lc;
+	Path	   *path;
+
+	if (stage != UPPERREL_GROUP_AGG || output_rel->fdw_private != NULL)
+		return;
+	if (input_rel->reloptkind != RELOPT_BASEREL || input_rel->fdw_private == NULL)
+		return;
+	info = (SmpcRelInfo *) input_rel->fdw_private;
+	rti = input_rel->relid;
+
+	if (gx->patype != PARTITIONWISE_AGGREGATE_NONE)
+	{
+		Refuse(info, pstrdup("partitionwise aggregation over a federated table is not supported"), NULL);
+		return;
+	}
+	if (parse->groupingSets)
+	{
+		Refuse(info, pstrdup("GROUPING SETS, ROLLUP and CUBE are not supported over a federated table"),
+			   pstrdup("Run one joint query per grouping and combine them with UNION ALL."));
+		return;
+	}
+
+	u = palloc0(sizeof(UpperInfo));
+	u->relid = planner_rt_fetch(rti, root)->relid;
+	u->rti = rti;
+	(void) AddValue(u, SMPC_VAL_COUNT_STAR, NULL);	/* always value 0 */
+
+	/* the WHERE conditions: every one is shipped, or nothing is */
+	foreach(lc, input_rel->baserestrictinfo)
+	{
+		RestrictInfo *ri = lfirst_node(RestrictInfo, lc);
+		char	   *why;
+
+		if (!Shippable((Node *) ri->clause, rti, &why))
+		{
+			Refuse(info, psprintf("a WHERE condition cannot be evaluated by the members: %s", why),
+				   pstrdup("Members evaluate conditions on published columns with built-in immutable operators and functions, constants and parameters."));
+			return;
+		}
+		u->quals = lappend(u->quals, ri->clause);
+	}
+
+	/* group keys first: plain columns */
+	target = root->upper_targets[UPPERREL_GROUP_AGG];
+	foreach(lc, target->exprs)
+	{
+		Expr	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(target, foreach_current_index(lc));
+
+		if (sgref == 0 || get_sortgroupref_clause_noerr(sgref, parse->groupClause) == NULL)
+			continue;
+		if (!IsA(expr, Var) || ((Var *) expr)->varno != rti ||
+			((Var *) expr)->varattno <= 0 || ((Var *) expr)->varlevelsup != 0)
+		{
+			Refuse(info, pstrdup("GROUP BY expressions are not supported over a federated table"),
+				   pstrdup("Group by published group-key columns."));
+			return;
+		}
+		if (tlist_member(expr, u->tlist))
+			continue;
+		u->groupcols = lappend(u->groupcols, makeInteger(((Var *) expr)->varattno));
+		u->outputs = lappend(u->outputs,
+							 list_make5(makeInteger(SMPC_OUT_KEY),
+										makeInteger(list_length(u->groupcols) - 1),
+										makeInteger(0), makeInteger((int) exprType((Node *) expr)),
+										makeInteger((int) exprType((Node *) expr))));
+		u->tlist = lappend(u->tlist, makeTargetEntry(expr, list_length(u->tlist) + 1,
+													  NULL, false));
+	}
+	if (list_length(u->groupcols) != list_length(parse->groupClause))
+	{
+		Refuse(info, pstrdup("GROUP BY expressions are not supported over a federated table"),
+			   pstrdup("Group by published group-key columns."));
+		return;
+	}
+
+	/* then the aggregates of the output and of HAVING */
+	foreach(lc, target->exprs)
+	{
+		Expr	   *expr = lfirst(lc);
+		Index		sgref = get_pathtarget_sortgroupref(target, foreach_current_index(lc));
+
+		if (sgref != 0 && get_sortgroupref_clause_noerr(sgref, parse->groupClause) != NULL)
+			continue;
+		if (!AddAggregates(info, u, (Node *) expr, rti, "the select list"))
+			return;
+	}
+	if (gx->havingQual)
+	{
+		if (!AddAggregates(info, u, gx->havingQual, rti, "HAVING"))
+			return;
+		u->having = (List *) gx->havingQual;
+	}
+	if (list_length(u->values) > SMPC_MAX_VALUES)
+	{
+		Refuse(info, psprintf("the query needs %d joint values, more than %d",
+							  list_length(u->values), SMPC_MAX_VALUES), NULL);
+		return;
+	}
+
+	output_rel->fdw_private = u;
+	path = (Path *) create_foreign_upper_path(root, output_rel, target,
+											  Max(1, list_length(u->groupcols) ? 100 : 1),
+#if PG_VERSION_NUM >= 180000
+											  0,
+#endif
+											  10.0, 100.0, NIL, NULL,
+#if PG_VERSION_NUM >= 170000
+											  NIL,
+#endif
+											  NIL);
+	add_path(output_rel, path);
+}
+
+/*
+ * smpc_upper_plan
+ *		GetForeignPlan for the grouped relation.
+ */
+ForeignScan *
+smpc_upper_plan(PlannerInfo *root, RelOptInfo *foreignrel, List *tlist,
+				Plan *outer_plan)
+{
+	UpperInfo  *u = (UpperInfo *) foreignrel->fdw_private;
+	List	   *fdw_private;
+
+	fdw_private = list_make5(makeInteger((int) u->relid), u->quals, u->groupcols,
+							 u->values, u->outputs);
+	return make_foreignscan(tlist, u->having, 0, NIL, fdw_private, u->tlist, NIL,
+							outer_plan);
+}
+
+/*
+ * smpc_refusal
+ *		Why a query reading federated table relid cannot run as a joint
+ *		aggregate, for the error raised instead of a row scan.
+ */
+void
+smpc_raise_scan_refusal(PlannerInfo *root, RelOptInfo *baserel, Oid relid)
+{
+	SmpcRelInfo *info = (SmpcRelInfo *) baserel->fdw_private;
+	Query	   *parse = root->parse;
+	char	   *relname = get_rel_name(relid);
+
+	if (info && info->refusal)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("%s", info->refusal),
+				 errdetail("Federated table \"%s\" can only be read through joint aggregates.", relname),
+				 info->refusal_hint ? errhint("%s", info->refusal_hint) : 0));
+	if ((parse->hasAggs || parse->groupClause) && bms_num_members(root->all_baserels) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("federated table \"%s\" cannot be joined with other relations", relname),
+				 errdetail("A joint aggregate reads one federated table on its own."),
+				 errhint("Aggregate the federated table in a subquery or CTE, then join its result.")));
+	if (parse->hasAggs || parse->groupClause)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("this query shape over federated table \"%s\" is not supported", relname),
+				 errhint("Use count, sum or avg (or smpc_count, smpc_sum, smpc_avg) with GROUP BY on group-key columns.")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("rows of federated table \"%s\" cannot be read", relname),
+			 errdetail("A federated table's rows stay on the members; only joint aggregates over it are computed."),
+			 errhint("Aggregate it, for example SELECT smpc_count(*) FROM %s.",
+					 quote_identifier(relname))));
+}
+
+/* ---------------------------------------------------------- shippability */
+
+/* Whether a type is built in (its OID below FirstNormalObjectId). */
+static inline bool
+BuiltinType(Oid typid)
+{
+	return typid < FirstNormalObjectId;
+}
+
+static bool
+BuiltinImmutableFunction(Oid funcid, char **why)
+{
+	if (funcid >= FirstNormalObjectId)
+	{
+		*why = psprintf("function %s is not built in", format_procedure(funcid));
+		return false;
+	}
+	if (func_volatile(funcid) != PROVOLATILE_IMMUTABLE)
+	{
+		*why = psprintf("function %s is not immutable", format_procedure(funcid));
+		return false;
+	}
+	return true;
+}
+
+typedef struct ShipContext
+{
+	Index		rti;
+	char	   *why;
+} ShipContext;
+
+static bool
+ShipWalker(Node *node, ShipContext *cxt)
+{
+	if (node == NULL)
+		return false;
+	switch (nodeTag(node))
+	{
+		case T_Var:
+			{
+				Var		   *v = (Var *) node;
+
+				if (v->varno != cxt->rti || v->varlevelsup != 0 || v->varattno <= 0)
+				{
+					cxt->why = pstrdup("it refers to something other than a column of the federated table");
+					return true;
+				}
+				return false;
+			}
+		case T_Const:
+			if (!BuiltinType(((Const *) node)->consttype))
+			{
+				cxt->why = psprintf("a constant of type %s is not built in",
+									format_type_be(((Const *) node)->consttype));
+				return true;
+			}
+			return false;
+		case T_Param:
+			if (((Param *) node)->paramkind != PARAM_EXTERN ||
+				!BuiltinType(((Param *) node)->paramtype))
+			{
+				cxt->why = pstrdup("it uses a value computed by another part of the query");
+				return true;
+			}
+			return false;
+		case T_FuncExpr:
+			if (((FuncExpr *) node)->funcretset ||
+				!BuiltinImmutableFunction(((FuncExpr *) node)->funcid, &cxt->why))
+			{
+				if (cxt->why == NULL)
+					cxt->why = pstrdup("set-returning functions are not allowed");
+				return true;
+			}
+			break;
+		case T_OpExpr:
+		case T_DistinctExpr:
+		case T_NullIfExpr:
+			{
+				OpExpr	   *op = (OpExpr *) node;
+
+				set_opfuncid(op);
+				if (op->opno >= FirstNormalObjectId)
+				{
+					cxt->why = psprintf("operator %s is not built in", format_operator(op->opno));
+					return true;
+				}
+				if (!BuiltinImmutableFunction(op->opfuncid, &cxt->why))
+					return true;
+				break;
+			}
+		case T_ScalarArrayOpExpr:
+			{
+				ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) node;
+
+				set_sa_opfuncid(op);
+				if (op->opno >= FirstNormalObjectId)
+				{
+					cxt->why = psprintf("operator %s is not built in", format_operator(op->opno));
+					return true;
+				}
+				if (!BuiltinImmutableFunction(op->opfuncid, &cxt->why))
+					return true;
+				break;
+			}
+		case T_RelabelType:
+			if (!BuiltinType(((RelabelType *) node)->resulttype))
+			{
+				cxt->why = pstrdup("a cast to a type that is not built in");
+				return true;
+			}
+			break;
+		case T_CoerceViaIO:
+			if (!BuiltinType(((CoerceViaIO *) node)->resulttype) ||
+				!BuiltinType(exprType((Node *) ((CoerceViaIO *) node)->arg)))
+			{
+				cxt->why = pstrdup("a cast to a type that is not built in");
+				return true;
+			}
+			break;
+		case T_ArrayExpr:
+			if (!BuiltinType(((ArrayExpr *) node)->array_typeid))
+			{
+				cxt->why = pstrdup("an array of a type that is not built in");
+				return true;
+			}
+			break;
+		case T_BoolExpr:
+		case T_NullTest:
+		case T_BooleanTest:
+		case T_List:
+			break;
+		default:
+			cxt->why = psprintf("expressions of this kind (node %d) are not supported",
+								(int) nodeTag(node));
+			return true;
+	}
+	return expression_tree_walker(node, ShipWalker, (void *) cxt);
+}
+
+/* Whether members can evaluate node; *why says what they cannot. */
+static bool
+Shippable(Node *node, Index rti, char **why)
+{
+	ShipContext cxt = {rti, NULL};
+
+	if (ShipWalker(node, &cxt))
+	{
+		*why = cxt.why ? cxt.why : pstrdup("unsupported expression");
+		return false;
+	}
+	*why = NULL;
+	return true;
+}
+
+/* -------------------------------------------------------------- deparse */
+
+typedef struct DeparseContext
+{
+	StringInfo	buf;
+	Oid			relid;
+	SmpcParamValue param_value;	/* NULL: print parameters as $n */
+	void	   *param_arg;
+} DeparseContext;
+
+static void DeparseExpr(Node *node, DeparseContext *cxt);
+
+static void
+DeparseConstValue(Oid type, int32 typmod, Datum value, bool isnull, StringInfo buf)
+{
+	Oid			typoutput;
+	bool		isvarlena;
+
+	if (isnull)
+	{
+		appendStringInfo(buf, "NULL::%s", format_type_with_typemod(type, typmod));
+		return;
+	}
+	getTypeOutputInfo(type, &typoutput, &isvarlena);
+	appendStringInfo(buf, "%s::%s",
+					 quote_literal_cstr(OidOutputFunctionCall(typoutput, value)),
+					 format_type_with_typemod(type, typmod));
+}
+
+static void
+DeparseArgs(List *args, DeparseContext *cxt)
+{
+	ListCell   *lc;
+
+	foreach(lc, args)
+	{
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(cxt->buf, ", ");
+		DeparseExpr(lfirst(lc), cxt);
+	}
+}
+
+static void
+DeparseOperator(Oid opno, List *args, DeparseContext *cxt)
+{
+	char	   *opname = get_opname(opno);
+
+	appendStringInfoChar(cxt->buf, '(');
+	if (list_length(args) == 2)
+	{
+		DeparseExpr(linitial(args), cxt);
+		appendStringInfo(cxt->buf, " %s ", opname);
+		DeparseExpr(lsecond(args), cxt);
+	}
+	else
+	{
+		appendStringInfo(cxt->buf, "%s ", opname);
+		DeparseExpr(llast(args), cxt);
+	}
+	appendStringInfoChar(cxt->buf, ')');
+}
+
+static void
+DeparseExpr(Node *node, DeparseContext *cxt)
+{
+	StringInfo	buf = cxt->buf;
+
+	switch (nodeTag(node))
+	{
+		case T_Var:
+			appendStringInfoString(buf,
+								   quote_identifier(get_attname(cxt->relid, ((Var *) node)->varattno, false)));
+			break;
+		case T_Const:
+			{
+				Const	   *c = (Const *) node;
+
+				DeparseConstValue(c->consttype, c->consttypmod, c->constvalue,
+								  c->constisnull, buf);
+				break;
+			}
+		case T_Param:
+			{
+				Param	   *p = (Param *) node;
+
+				if (cxt->param_value)
+				{
+					bool		isnull;
+					Datum		d = cxt->param_value(p, cxt->param_arg, &isnull);
+
+					DeparseConstValue(p->paramtype, p->paramtypmod, d, isnull, buf);
+				}
+				else
+					appendStringInfo(buf, "$%d", p->paramid);
+				break;
+			}
+		case T_FuncExpr:
+			{
+				FuncExpr   *f = (FuncExpr *) node;
+
+				if (f->funcformat == COERCE_EXPLICIT_CAST || f->funcformat == COERCE_IMPLICIT_CAST)
+				{
+					appendStringInfoString(buf, "CAST(");
+					DeparseExpr(linitial(f->args), cxt);
+					appendStringInfo(buf, " AS %s)",
+									 format_type_with_typemod(f->funcresulttype,
+															  exprTypmod(node)));
+				}
+				else
+				{
+					appendStringInfo(buf, "%s(", quote_identifier(get_func_name(f->funcid)));
+					DeparseArgs(f->args, cxt);
+					appendStringInfoChar(buf, ')');
+				}
+				break;
+			}
+		case T_OpExpr:
+			DeparseOperator(((OpExpr *) node)->opno, ((OpExpr *) node)->args, cxt);
+			break;
+		case T_DistinctExpr:
+			appendStringInfoChar(buf, '(');
+			DeparseExpr(linitial(((DistinctExpr *) node)->args), cxt);
+			appendStringInfoString(buf, " IS DISTINCT FROM ");
+			DeparseExpr(lsecond(((DistinctExpr *) node)->args), cxt);
+			appendStringInfoChar(buf, ')');
+			break;
+		case T_NullIfExpr:
+			appendStringInfoString(buf, "NULLIF(");
+			DeparseArgs(((NullIfExpr *) node)->args, cxt);
+			appendStringInfoChar(buf, ')');
+			break;
+		case T_ScalarArrayOpExpr:
+			{
+				ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) node;
+
+				appendStringInfoChar(buf, '(');
+				DeparseExpr(linitial(op->args), cxt);
+				appendStringInfo(buf, " %s %s (", get_opname(op->opno), op->useOr ? "ANY" : "ALL");
+				DeparseExpr(lsecond(op->args), cxt);
+				appendStringInfoString(buf, "))");
+				break;
+			}
+		case T_RelabelType:
+			{
+				RelabelType *r = (RelabelType *) node;
+
+				if (r->relabelformat == COERCE_IMPLICIT_CAST)
+					DeparseExpr((Node *) r->arg, cxt);
+				else
+				{
+					appendStringInfoString(buf, "CAST(");
+					DeparseExpr((Node *) r->arg, cxt);
+					appendStringInfo(buf, " AS %s)",
+									 format_type_with_typemod(r->resulttype, r->resulttypmod));
+				}
+				break;
+			}
+		case T_CoerceViaIO:
+			{
+				CoerceViaIO *c = (CoerceViaIO *) node;
+
+				appendStringInfoString(buf, "CAST(");
+				DeparseExpr((Node *) c->arg, cxt);
+				appendStringInfo(buf, " AS %s)", format_type_be(c->resulttype));
+				break;
+			}
+		case T_ArrayExpr:
+			{
+				ArrayExpr  *a = (ArrayExpr *) node;
+
+				appendStringInfoString(buf, "CAST(ARRAY[");
+				DeparseArgs(a->elements, cxt);
+				appendStringInfo(buf, "] AS %s)", format_type_be(a->array_typeid));
+				break;
+			}
+		case T_BoolExpr:
+			{
+				BoolExpr   *b = (BoolExpr *) node;
+				ListCell   *lc;
+
+				if (b->boolop == NOT_EXPR)
+				{
+					appendStringInfoString(buf, "(NOT ");
+					DeparseExpr(linitial(b->args), cxt);
+					appendStringInfoChar(buf, ')');
+					break;
+				}
+				appendStringInfoChar(buf, '(');
+				foreach(lc, b->args)
+				{
+					if (foreach_current_index(lc) > 0)
+						appendStringInfoString(buf, b->boolop == AND_EXPR ? " AND " : " OR ");
+					DeparseExpr(lfirst(lc), cxt);
+				}
+				appendStringInfoChar(buf, ')');
+				break;
+			}
+		case T_NullTest:
+			{
+				NullTest   *n = (NullTest *) node;
+
+				appendStringInfoChar(buf, '(');
+				DeparseExpr((Node *) n->arg, cxt);
+				appendStringInfoString(buf, n->nulltesttype == IS_NULL ? " IS NULL)" : " IS NOT NULL)");
+				break;
+			}
+		case T_BooleanTest:
+			{
+				BooleanTest *t = (BooleanTest *) node;
+				static const char *const words[] = {
+					" IS TRUE)", " IS NOT TRUE)", " IS FALSE)", " IS NOT FALSE)",
+					" IS UNKNOWN)", " IS NOT UNKNOWN)"
+				};
+
+				appendStringInfoChar(buf, '(');
+				DeparseExpr((Node *) t->arg, cxt);
+				appendStringInfoString(buf, words[t->booltesttype]);
+				break;
+			}
+		default:
+			elog(ERROR, "cannot deparse node type %d", (int) nodeTag(node));
+	}
+}
+
+/*
+ * smpc_deparse_dataset_sql
+ *		The dataset SQL of a joint aggregate plan (see the file header).
+ *		param_value renders parameters as constants; NULL prints $n.
+ */
+char *
+smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals, List *groupcols,
+						 List *values, SmpcParamValue param_value, void *param_arg)
+{
+	StringInfoData buf;
+	DeparseContext cxt;
+	ListCell   *lc;
+	bool		first = true;
+
+	initStringInfo(&buf);
+	cxt.buf = &buf;
+	cxt.relid = relid;
+	cxt.param_value = param_value;
+	cxt.param_arg = param_arg;
+
+	appendStringInfoString(&buf, "SELECT ");
+	foreach(lc, groupcols)
+	{
+		appendStringInfo(&buf, "%s%s", first ? "" : ", ",
+						 quote_identifier(get_attname(relid, intVal(lfirst(lc)), false)));
+		first = false;
+	}
+	foreach(lc, values)
+	{
+		List	   *v = lfirst(lc);
+		int			kind = intVal(linitial(v));
+		Node	   *arg = lsecond(v);
+
+		if (!first)
+			appendStringInfoString(&buf, ", ");
+		first = false;
+		if (kind == SMPC_VAL_COUNT_STAR)
+			appendStringInfoString(&buf, "count(*)");
+		else
+		{
+			appendStringInfoString(&buf, kind == SMPC_VAL_COUNT ? "count(" : "sum(");
+			DeparseExpr(arg, &cxt);
+			appendStringInfoChar(&buf, ')');
+		}
+	}
+	appendStringInfo(&buf, " FROM %s", quote_identifier(dataset));
+	foreach(lc, quals)
+	{
+		appendStringInfoString(&buf, foreach_current_index(lc) == 0 ? " WHERE " : " AND ");
+		DeparseExpr(lfirst(lc), &cxt);
+	}
+	foreach(lc, groupcols)
+		appendStringInfo(&buf, "%s%s", foreach_current_index(lc) == 0 ? " GROUP BY " : ", ",
+						 quote_identifier(get_attname(relid, intVal(lfirst(lc)), false)));
+	return buf.data;
+}
