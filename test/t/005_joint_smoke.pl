@@ -23,6 +23,7 @@ for my $name (@names)
 		GRANT EXECUTE ON FUNCTION smpc.exchange(bytea) TO smpc_peer;
 		CREATE ROLE steward;
 		GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean) TO steward;
+		GRANT EXECUTE ON FUNCTION smpc.withdraw(text) TO steward;
 		CREATE SCHEMA clinical;
 		GRANT USAGE ON SCHEMA clinical TO steward;
 		CREATE TABLE clinical.admissions (age int, los numeric(6,1), ward text, sex text, cost float8, secret text);
@@ -101,5 +102,43 @@ for my $name (@names)
 		"SELECT count(*) FROM smpc.audit_log WHERE outcome = 'success'");
 	is($n, scalar(@queries) * 3, "$name: one audit record per joint query");
 }
+
+# small groups: withheld with a NOTICE; an ungrouped result over too few rows fails
+$node{alpha}->safe_psql('postgres', "ALTER SERVER research OPTIONS (SET min_group_size '30')");
+my ($rc, $out, $err) = $node{alpha}->psql('postgres',
+	'SELECT ward, count(*) FROM federation.admissions WHERE age < 40 GROUP BY ward ORDER BY 1');
+my $expected = $node{alpha}->safe_psql('postgres',
+	'SELECT ward, count(*) FROM plain_union WHERE age < 40 GROUP BY ward HAVING count(*) >= 30 ORDER BY 1');
+is($out, $expected, 'groups below min_group_size are withheld');
+like($err, qr/NOTICE:  \d+ groups? with fewer than 30 rows withheld/, '... with a NOTICE');
+($rc, $out, $err) = $node{alpha}->psql('postgres',
+	'SELECT count(*) FROM federation.admissions WHERE age < 25', extra_params => ['-v', 'VERBOSITY=verbose']);
+like($err, qr/ERROR:  42S02: joint result withheld/, 'an ungrouped result over too few rows is withheld (42S02)');
+$node{alpha}->safe_psql('postgres', "ALTER SERVER research OPTIONS (SET min_group_size '1')");
+
+# a member that refuses: too few members for its own federation settings
+$node{gamma}->safe_psql('postgres', "ALTER SERVER research OPTIONS (ADD min_members '4')");
+($rc, $out, $err) = $node{alpha}->psql('postgres', 'SELECT count(*) FROM federation.admissions',
+	extra_params => ['-v', 'VERBOSITY=verbose']);
+like($err, qr/ERROR:  28S07: member "gamma": the joint query has 3 participants, fewer than federation "research" requires \(4\)/,
+	'a member refuses a query with fewer parties than its min_members, named');
+is($node{gamma}->safe_psql('postgres',
+	"SELECT count(*) FROM smpc.audit_log WHERE outcome = 'refused' AND error ~ 'fewer than'"),
+	'1', '... and records the refusal in its audit log');
+$node{gamma}->safe_psql('postgres', "ALTER SERVER research OPTIONS (DROP min_members)");
+
+# a member whose steward withdrew the dataset
+$node{beta}->safe_psql('postgres', "SET ROLE steward; SELECT smpc.withdraw('admissions')");
+($rc, $out, $err) = $node{alpha}->psql('postgres', 'SELECT count(*) FROM federation.admissions');
+like($err, qr/ERROR:  member "beta": dataset "admissions" is not published to federation "research"/,
+	'a member without the dataset refuses, named');
+$node{beta}->safe_psql('postgres', q{SET ROLE steward;
+	SELECT smpc.publish('admissions', 'clinical.admissions', columns => '{age,los,ward,sex,cost}',
+	                    group_keys => '{"ward": "reveal", "sex": ["F", "M"]}')});
+
+# and the next query works again, over cached connections
+($rc, $out, $err) = $node{alpha}->psql('postgres', 'SELECT count(*) FROM federation.admissions');
+is($out, $node{alpha}->safe_psql('postgres', 'SELECT count(*) FROM plain_union'),
+	'the next joint query works') or diag($err);
 
 done_testing();
