@@ -27,7 +27,13 @@ enum fuzz_selector
 	FUZZ_PUBKEY_TEXT = 5,
 	FUZZ_KEYFILE = 6,
 	FUZZ_PAYLOADS = 7,			/* request header, ping and describe replies */
-	FUZZ_NSELECTORS = 8
+	FUZZ_KEY_LIST = 8,			/* protocol.h: key list (SHARE body) */
+	FUZZ_PREPARE = 9,			/* PREPARE body */
+	FUZZ_PREPARE_REPLY = 10,
+	FUZZ_COMMITMENTS = 11,		/* REVEAL body */
+	FUZZ_REVEAL_REPLY = 12,
+	FUZZ_OPENINGS = 13,			/* FINISH body */
+	FUZZ_NSELECTORS = 14
 };
 
 typedef struct fuzz_fixtures

@@ -8,13 +8,17 @@
  * Build and run (from the repository root):
  *	cc -std=gnu11 -Isrc/core test/fuzz/make_corpus.c <every src/core .c file> \
  *		-lsodium -lcrypto -o /tmp/make_corpus && /tmp/make_corpus test/fuzz/corpus
- * Envelopes use fresh random nonces, so regenerated files differ bytewise.
+ * Envelopes use fresh random nonces, so regenerated files differ bytewise;
+ * to add seeds without churning the committed ones, generate into an empty
+ * directory and copy only the new files.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
 
 #include "fuzz_fixtures.h"
+#include "messages.h"
+#include "protocol.h"
 
 static const char *outdir;
 static int	failures;
@@ -69,6 +73,152 @@ emit_signed(const fuzz_fixtures *fx, const char *name, uint8_t type,
 	check(smpc_msg_encode_signed(&m, &fx->signer, &enc, &len), name);
 	emit(name, FUZZ_SIGNED_MSG, enc, len);
 	smpc_free(enc);
+}
+
+/* Finish a writer into an smpc_malloc'd buffer, or exit. */
+static void
+finish_or_die(smpc_writer *w, const char *what, uint8_t **out, size_t *len)
+{
+	check(smpc_writer_finish(w, out, len), what);
+}
+
+/* A request payload: request header then body; emitted signed as type. */
+static void
+emit_request(const fuzz_fixtures *fx, const char *name, uint8_t type,
+			 const uint8_t *body, size_t body_len)
+{
+	smpc_request_header h = {{"research", 8}, {"analyst", 7}};
+	smpc_writer w;
+	uint8_t    *payload;
+	size_t		payload_len;
+
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_request_header_put(&w, &h);
+	smpc_writer_put_bytes(&w, body, body_len);
+	finish_or_die(&w, name, &payload, &payload_len);
+	emit_signed(fx, name, type, payload, payload_len);
+	smpc_free(payload);
+}
+
+/*
+ * Seeds for the protocol.h bodies: each on its own selector, and the
+ * request bodies also inside signed requests.
+ */
+static void
+emit_protocol(const fuzz_fixtures *fx, const uint8_t *env, size_t env_len)
+{
+	static const smpc_key_cell cells[6] = {
+		{0, {"north", 5}}, {1, {"", 0}},
+		{0, {"", 0}}, {0, {"2024", 4}},
+		{0, {"s\xc3\xbc" "d", 4}}, {0, {"2025", 4}},
+	};
+	static const smpc_value_spec values[3] = {
+		{SMPC_VALUE_INT, 0}, {SMPC_VALUE_DECIMAL, 2}, {SMPC_VALUE_FLOAT, 6}
+	};
+	const smpc_fe sums_a[4] = {0, 1, SMPC_FIELD_P - 1, SMPC_FIELD_HALF};
+	const smpc_fe sums_b[2] = {42, 7};
+	uint8_t		parties[3 * SMPC_SIGN_PK_BYTES];
+	smpc_key_list keys = {3, 2, (smpc_key_cell *) cells};
+	smpc_prepare prep;
+	smpc_party_opening po[4];
+	smpc_writer w;
+	uint8_t    *buf;
+	size_t		len;
+
+	/* key list (SHARE body) */
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_key_list(&w, &keys);
+	finish_or_die(&w, "key list", &buf, &len);
+	emit("key_list", FUZZ_KEY_LIST, buf, len);
+	emit_request(fx, "signed_share_keys", SMPC_MSG_SHARE, buf, len);
+	smpc_free(buf);
+
+	/* PREPARE body: three parties, grouped; and one revealing keys */
+	memcpy(parties, fx->signer.sign_pk, SMPC_SIGN_PK_BYTES);
+	memcpy(parties + 32, fx->sender.sign_pk, SMPC_SIGN_PK_BYTES);
+	memcpy(parties + 64, fx->recipient.sign_pk, SMPC_SIGN_PK_BYTES);
+	memset(&prep, 0, sizeof(prep));
+	prep.threshold = 1;
+	prep.nparties = 3;
+	prep.parties = parties;
+	prep.dataset.ptr = "admissions";
+	prep.dataset.len = 10;
+	prep.sql.ptr = "SELECT ward, year, count(*), sum(cost), avg(stay) FROM admissions GROUP BY 1, 2";
+	prep.sql.len = strlen(prep.sql.ptr);
+	prep.nvalues = 3;
+	prep.values = (smpc_value_spec *) values;
+	prep.groups = keys;
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_prepare(&w, &prep);
+	finish_or_die(&w, "prepare", &buf, &len);
+	emit("prepare", FUZZ_PREPARE, buf, len);
+	emit_request(fx, "signed_prepare_body", SMPC_MSG_PREPARE, buf, len);
+	smpc_free(buf);
+	prep.reveal_keys = 1;
+	prep.groups.ngroups = 0;
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_prepare(&w, &prep);
+	finish_or_die(&w, "prepare reveal", &buf, &len);
+	emit("prepare_reveal_keys", FUZZ_PREPARE, buf, len);
+	smpc_free(buf);
+
+	/* PREPARE replies: shares for two parties; keys */
+	{
+		smpc_envelope_item items[2];
+
+		memset(items, 0, sizeof(items));
+		memcpy(items[0].recipient_pk, fx->recipient.sign_pk, SMPC_SIGN_PK_BYTES);
+		items[0].env = env;
+		items[0].env_len = env_len;
+		memcpy(items[1].recipient_pk, fx->sender.sign_pk, SMPC_SIGN_PK_BYTES);
+		items[1].env = env;
+		items[1].env_len = SMPC_ENVELOPE_OVERHEAD;
+		check(smpc_prepare_reply_encode(SMPC_PREPARE_REPLY_SHARES, items, 2, NULL,
+										&buf, &len), "prepare reply shares");
+		emit("prepare_reply_shares", FUZZ_PREPARE_REPLY, buf, len);
+		smpc_free(buf);
+		/* COMBINE: an envelope list after the request header */
+		check(smpc_envelope_list_encode(items, 2, &buf, &len), "combine");
+		emit_request(fx, "signed_combine_body", SMPC_MSG_COMBINE, buf, len);
+		smpc_free(buf);
+	}
+	check(smpc_prepare_reply_encode(SMPC_PREPARE_REPLY_KEYS, NULL, 0, &keys,
+									&buf, &len), "prepare reply keys");
+	emit("prepare_reply_keys", FUZZ_PREPARE_REPLY, buf, len);
+	smpc_free(buf);
+
+	/* REVEAL body: present, absent, present, absent */
+	memset(po, 0, sizeof(po));
+	for (int i = 0; i < 4; i++)
+	{
+		po[i].present = (uint8_t) (i % 2 == 0);
+		memset(po[i].commitment, 0x30 + i, SMPC_COMMIT_BYTES);
+		memset(po[i].opening, 0x60 + i, SMPC_COMMIT_OPENING_BYTES);
+	}
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_commitments(&w, po, 4);
+	finish_or_die(&w, "commitments", &buf, &len);
+	emit("commitments", FUZZ_COMMITMENTS, buf, len);
+	emit_request(fx, "signed_reveal_body", SMPC_MSG_REVEAL, buf, len);
+	smpc_free(buf);
+
+	/* REVEAL reply */
+	check(smpc_reveal_reply_encode(po[0].opening, sums_a, 4, &buf, &len), "reveal reply");
+	emit("reveal_reply", FUZZ_REVEAL_REPLY, buf, len);
+	smpc_free(buf);
+
+	/* FINISH body: sums for the present parties, one with none */
+	po[0].sums = (smpc_fe *) sums_a;
+	po[0].nsums = 4;
+	po[2].sums = (smpc_fe *) sums_b;
+	po[2].nsums = 2;
+	po[3].present = 1;
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_openings(&w, po, 4);
+	finish_or_die(&w, "openings", &buf, &len);
+	emit("openings", FUZZ_OPENINGS, buf, len);
+	emit_request(fx, "signed_finish_body", SMPC_MSG_FINISH, buf, len);
+	smpc_free(buf);
 }
 
 int
@@ -159,6 +309,8 @@ main(int argc, char **argv)
 		check(smpc_identity_to_keyfile(&fx.signer, kf), "keyfile");
 		emit("keyfile", FUZZ_KEYFILE, kf, sizeof(kf));
 	}
+
+	emit_protocol(&fx, env, env_len);
 
 	smpc_free(envlist);
 	smpc_free(fevec);
