@@ -282,7 +282,7 @@ smpc_fdw_validator(PG_FUNCTION_ARGS)
 			has_members = true;
 		}
 		else if (strcmp(def->defname, "threshold") == 0)
-			(void) ParseIntOption(def, 0, SMPC_MAX_MEMBERS - 1);
+			(void) ParseIntOption(def, 1, SMPC_MAX_MEMBERS - 1);
 		else if (strcmp(def->defname, "min_members") == 0)
 			(void) ParseIntOption(def, 2, SMPC_MAX_MEMBERS);
 		else if (strcmp(def->defname, "min_group_size") == 0)
@@ -492,7 +492,7 @@ smpc_get_federation(const char *name)
 				fed->members = lappend(fed->members, smpc_get_member(lfirst(lc2)));
 		}
 		else if (strcmp(def->defname, "threshold") == 0)
-			fed->threshold = ParseIntOption(def, 0, SMPC_MAX_MEMBERS - 1);
+			fed->threshold = ParseIntOption(def, 1, SMPC_MAX_MEMBERS - 1);
 		else if (strcmp(def->defname, "min_members") == 0)
 			fed->min_members = ParseIntOption(def, 2, SMPC_MAX_MEMBERS);
 		else if (strcmp(def->defname, "min_group_size") == 0)
@@ -503,6 +503,6 @@ smpc_get_federation(const char *name)
 	/* this node takes part in each of its federations */
 	fed->nparties = list_length(fed->members) + 1;
 	if (fed->threshold < 0)
-		fed->threshold = (fed->nparties - 1) / 2;
+		fed->threshold = Max(1, (fed->nparties - 1) / 2);
 	return fed;
 }

@@ -317,7 +317,7 @@ HandlePrepare(SmpcRequest *req)
 				 errmsg("the joint query has %d participants, fewer than federation \"%s\" requires (%d)",
 						p.nparties, fed->name, fed->min_members),
 				 errhint("Option min_members of the federation server sets the minimum.")));
-	if (p.threshold < fed->threshold)
+	if (p.threshold < 1 || p.threshold < fed->threshold)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
 				 errmsg("the joint query's threshold %d is below this node's threshold %d for federation \"%s\"",
