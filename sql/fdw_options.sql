@@ -97,7 +97,7 @@ CREATE SERVER fdo_bad FOREIGN DATA WRAPPER smpc OPTIONS (members 'fdo_m1', membe
 CREATE SERVER fdo_bad FOREIGN DATA WRAPPER smpc OPTIONS (members 'fdo_m1', member_timeout '30 parsecs');
 -- the boundaries are accepted
 CREATE SERVER fdo_edge FOREIGN DATA WRAPPER smpc
-  OPTIONS (members 'fdo_m1', threshold '0', min_members '2', min_group_size '1',
+  OPTIONS (members 'fdo_m1', threshold '1', min_members '2', min_group_size '1',
            member_timeout '100ms');
 ALTER SERVER fdo_edge OPTIONS (SET threshold '63', SET min_members '64',
                                SET member_timeout '1h');
