@@ -517,27 +517,35 @@ WaitForCalls(Call *st, int ncalls, int pending, long timeout_ms, WaitEvent *even
 	return nevents;
 }
 
-/*
- * smpc_call_members
- *		Send each call's request (SELECT smpc.exchange(request)) to its member
- *		concurrently and wait until every call has an answer, an error, or
- *		timeout_ms has passed.  Never raises an ERROR for a member's failure:
- *		each SmpcMemberCall gets response/response_len or error (+ sqlstate,
- *		detail, hint; remote_error when the member itself raised it).  Raises
- *		only for interrupts (cancel, statement_timeout), after which the
- *		transaction-abort callback cancels and closes the open connections.
- */
-void
-smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
+/* calls started by smpc_start_calls, waited for by smpc_wait_calls */
+struct SmpcCallBatch
 {
-	Call	   *st = palloc0(sizeof(Call) * ncalls);
-	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
-	int			pending;
+	Call	   *st;
+	int			ncalls;
+	int			timeout_ms;
+	TimestampTz deadline;
+};
 
+/*
+ * smpc_start_calls
+ *		Start sending each call's request (SELECT smpc.exchange(request)) to
+ *		its member, without waiting for answers; the caller may do other work
+ *		and must then call smpc_wait_calls.  The member timeout counts from
+ *		here.
+ */
+SmpcCallBatch *
+smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms)
+{
+	SmpcCallBatch *b = palloc0(sizeof(SmpcCallBatch));
+
+	b->st = palloc0(sizeof(Call) * Max(1, ncalls));
+	b->ncalls = ncalls;
+	b->timeout_ms = timeout_ms;
+	b->deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), timeout_ms);
 	InitConnectionCache();
 	for (int i = 0; i < ncalls; i++)
 	{
-		st[i].mc = &calls[i];
+		b->st[i].mc = &calls[i];
 		calls[i].response = NULL;
 		calls[i].response_len = 0;
 		calls[i].error = NULL;
@@ -547,8 +555,27 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 		calls[i].remote_error = false;
 		calls[i].tls = false;
 		calls[i].elapsed_ms = 0;
-		StartCall(&st[i]);
+		StartCall(&b->st[i]);
 	}
+	return b;
+}
+
+/*
+ * smpc_wait_calls
+ *		Wait until every call of the batch has an answer, an error, or the
+ *		member timeout has passed.  Never raises an ERROR for a member's
+ *		failure: each SmpcMemberCall gets response/response_len or error (+
+ *		sqlstate, detail, hint; remote_error when the member itself raised
+ *		it).  Raises only for interrupts (cancel, statement_timeout), after
+ *		which the transaction-abort callback cancels and closes the open
+ *		connections.
+ */
+void
+smpc_wait_calls(SmpcCallBatch *b)
+{
+	Call	   *st = b->st;
+	int			ncalls = b->ncalls;
+	int			pending;
 
 	for (;;)
 	{
@@ -563,14 +590,14 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 		if (pending == 0)
 			break;
 
-		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), deadline);
+		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), b->deadline);
 		if (remaining <= 0)
 		{
 			for (int i = 0; i < ncalls; i++)
 				if (st[i].state != CALL_DONE && st[i].state != CALL_FAILED)
 					FailCall(&st[i], "08006",
 							 "member did not answer within %d ms (member_timeout)",
-							 timeout_ms);
+							 b->timeout_ms);
 			break;
 		}
 
@@ -590,6 +617,17 @@ smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 		pfree(events);
 	}
 	pfree(st);
+	pfree(b);
+}
+
+/*
+ * smpc_call_members
+ *		smpc_start_calls and smpc_wait_calls in one: all members at once.
+ */
+void
+smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
+{
+	smpc_wait_calls(smpc_start_calls(calls, ncalls, timeout_ms));
 }
 
 /*

@@ -38,6 +38,7 @@
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "portability/instr_time.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -228,12 +229,10 @@ typedef struct Joint
 	PartyStats *stats;
 } Joint;
 
-/* Send one request per member (bodies[i] for member i) and check the answers. */
-static const uint8 **
-Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_lens)
+/* Start sending one request per member (bodies[i] for member i). */
+static SmpcCallBatch *
+RoundStart(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens)
 {
-	int			n = j->nparties - 1;
-	const uint8 **answers = palloc0(sizeof(uint8 *) * n);
 	ListCell   *lc;
 
 	foreach(lc, j->fed->members)
@@ -246,7 +245,17 @@ Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_le
 												 j->fed->name, bodies[i], body_lens[i],
 												 &j->calls[i].request_len);
 	}
-	smpc_call_members(j->calls, n, j->fed->member_timeout_ms);
+	return smpc_start_calls(j->calls, j->nparties - 1, j->fed->member_timeout_ms);
+}
+
+/* Wait for the answers of a round and check them. */
+static const uint8 **
+RoundWait(Joint *j, SmpcCallBatch *batch, uint8 type, size_t *answer_lens)
+{
+	int			n = j->nparties - 1;
+	const uint8 **answers = palloc0(sizeof(uint8 *) * Max(1, n));
+
+	smpc_wait_calls(batch);
 	for (int i = 0; i < n; i++)
 	{
 		PartyStats *ps = &j->stats[i + 1];
@@ -262,6 +271,13 @@ Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_le
 	for (int i = 0; i < n; i++)
 		answers[i] = smpc_open_answer(&j->calls[i], j->session_id, type, &answer_lens[i]);
 	return answers;
+}
+
+/* Send one request per member and check the answers. */
+static const uint8 **
+Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_lens)
+{
+	return RoundWait(j, RoundStart(j, type, bodies, body_lens), type, answer_lens);
 }
 
 static void
@@ -554,6 +570,10 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	smpc_value_spec *specs = palloc0(sizeof(smpc_value_spec) * nvalues);
 	Node	  **args = palloc0(sizeof(Node *) * nvalues);
 	SmpcLocalResult *lr;
+	List	   *group_columns;
+	SmpcCallBatch *batch;
+	instr_time	started;
+	instr_time	ended;
 	smpc_key_list groups;
 	bool		public;
 	smpc_prepare p;
@@ -575,6 +595,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	ListCell   *lc;
 	SmpcAuditRecord rec;
 
+	INSTR_TIME_SET_CURRENT(started);
 	memset(&j, 0, sizeof(j));
 	j.fed = fed;
 	j.nparties = nmembers + 1;
@@ -641,9 +662,12 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		}
 	}
 
-	/* 1. this node's own contribution, and the group domain */
+	/*
+	 * 1. this node's own policy check, and the group domain; its own
+	 * aggregate runs while the members compute theirs
+	 */
 	smpc_new_session_id(j.session_id);
-	lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
+	(void) smpc_local_check(ds, st->sql, ngroupcols, nvalues, &group_columns);
 	memset(&groups, 0, sizeof(groups));
 	if (ngroupcols == 0)
 	{
@@ -652,9 +676,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	}
 	else
 	{
-		public = smpc_public_groups(ds, lr->group_columns, &groups);
+		public = smpc_public_groups(ds, group_columns, &groups);
 		if (!public)
-			foreach(lc, lr->group_columns)
+			foreach(lc, group_columns)
 			{
 				ListCell   *lc2;
 
@@ -709,7 +733,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 			lens[i] = blen;
 		}
 	}
-	answers = Round(&j, SMPC_MSG_PREPARE, bodies, lens, alens);
+	batch = RoundStart(&j, SMPC_MSG_PREPARE, bodies, lens);
+	lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
+	answers = RoundWait(&j, batch, SMPC_MSG_PREPARE, alens);
 
 	env = palloc0(sizeof(uint8 **) * j.nparties);
 	envlen = palloc0(sizeof(size_t *) * j.nparties);
@@ -936,6 +962,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	smpc_audit_record(&rec);
 
 	DecodeRows(st, node, &groups, secrets, nvalues, fed->min_group_size, args);
+	INSTR_TIME_SET_CURRENT(ended);
+	INSTR_TIME_SUBTRACT(ended, started);
+	j.stats[0].elapsed_ms = INSTR_TIME_GET_MILLISEC(ended);
 	sodium_memzero(own, sizeof(smpc_fe) * Max(1, nvals));
 }
 

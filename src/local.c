@@ -52,28 +52,46 @@ static char *SerializeKey(char **cells, int ncols);
  *		SQLSTATE, text withheld), more than smpc.max_groups groups, or a value
  *		the encoding cannot carry.
  */
+/*
+ * smpc_local_check
+ *		The policy check of smpc_local_aggregate alone: ERROR unless the
+ *		dataset query is safe and returns ngroupcols group-key columns, then
+ *		nvalues aggregates.  Returns the final SQL; *group_columns gets the
+ *		group key column names.
+ */
+char *
+smpc_local_check(const SmpcDataset *ds, const char *sql, int ngroupcols,
+				 int nvalues, List **group_columns)
+{
+	List	   *outputs = NIL;
+	char	   *final_sql;
+	ListCell   *lc;
+
+	final_sql = smpc_policy_check(ds, sql, &outputs);
+	CheckOutputs(ds, outputs, ngroupcols, nvalues);
+	*group_columns = NIL;
+	foreach(lc, outputs)
+	{
+		if (foreach_current_index(lc) >= ngroupcols)
+			break;
+		*group_columns = lappend(*group_columns, lfirst(lc));
+	}
+	return final_sql;
+}
+
 SmpcLocalResult *
 smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 					 int nvalues, const smpc_value_spec *specs)
 {
 	SmpcLocalResult *lr = palloc0(sizeof(SmpcLocalResult));
 	MemoryContext caller = CurrentMemoryContext;
-	List	   *outputs = NIL;
 	char	   *final_sql;
 	Oid			save_userid;
 	int			save_sec_context;
-	ListCell   *lc;
 
-	final_sql = smpc_policy_check(ds, sql, &outputs);
-	CheckOutputs(ds, outputs, ngroupcols, nvalues);
+	final_sql = smpc_local_check(ds, sql, ngroupcols, nvalues, &lr->group_columns);
 	lr->ngroupcols = ngroupcols;
 	lr->nvalues = nvalues;
-	foreach(lc, outputs)
-	{
-		if (foreach_current_index(lc) >= ngroupcols)
-			break;
-		lr->group_columns = lappend(lr->group_columns, lfirst(lc));
-	}
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(ds->publisher, save_sec_context |

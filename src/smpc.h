@@ -163,7 +163,10 @@ extern void smpc_replay_check_and_remember(const struct smpc_signed_msg *m,
 										   const char *sender);
 
 /* in connection.c */
+typedef struct SmpcCallBatch SmpcCallBatch;
 extern void smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms);
+extern SmpcCallBatch *smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms);
+extern void smpc_wait_calls(SmpcCallBatch *b);
 extern void smpc_raise_member_error(const SmpcMemberCall *mc);
 
 /* in request.c */
@@ -247,6 +250,8 @@ typedef struct SmpcLocalResult
 } SmpcLocalResult;
 
 extern int	smpc_max_groups;
+extern char *smpc_local_check(const SmpcDataset *ds, const char *sql, int ngroupcols,
+							  int nvalues, List **group_columns);
 extern SmpcLocalResult *smpc_local_aggregate(const SmpcDataset *ds, const char *sql,
 											 int ngroupcols, int nvalues,
 											 const smpc_value_spec *specs);
