@@ -578,10 +578,14 @@ check() {
 		MATCHED=$((MATCHED + 1))
 		echo "    PASS: same as the plaintext union ($took)"
 	else
-		echo "    FAIL: differs from the plaintext union, whose query is:"
+		if [ "$state" = error ]; then
+			echo "    FAIL: the joint query failed; over the plaintext union it is:"
+		else
+			echo "    FAIL: differs from the plaintext union, where it is:"
+		fi
 		printf '%s;\n' "$plain" | sed 's/^/      /'
 		if [ -s "$d/plain.tsv" ]; then
-			echo "    and whose answer is:"
+			echo "    with the answer:"
 			render "$d/plain.tsv" "$d/plain.types" | sed 's/^/  /'
 		fi
 	fi
