@@ -22,42 +22,15 @@ set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
-PGMAJOR=15
-if [ -x "$PG_CONFIG" ]; then
-	PGMAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
-fi
-
-PACKAGES="gcc make libc6-dev perl libipc-run-perl \
-postgresql-$PGMAJOR postgresql-server-dev-$PGMAJOR postgresql-client-$PGMAJOR \
-libsodium-dev libssl-dev libpq-dev openssl"
+# PGMAJOR, PACKAGES and smpc_install_deps, shared with test/demo.sh
+# shellcheck source=test/deps.sh
+. "$ROOT/test/deps.sh"
 
 say() { printf '== %s\n' "$*"; }
 die() { printf 'make test: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. packages -------------------------------------------------------------
-if [ "${SKIP_DEPS:-0}" != 1 ]; then
-	missing=""
-	for p in $PACKAGES; do
-		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
-			missing="$missing $p"
-		fi
-	done
-	if [ -n "$missing" ]; then
-		if [ "$(id -u)" = 0 ]; then
-			say "installing missing packages:$missing"
-			export DEBIAN_FRONTEND=noninteractive
-			apt-get update -qq || die "apt-get update failed"
-			# shellcheck disable=SC2086
-			apt-get install -y -qq --no-install-recommends $missing >/dev/null ||
-				die "apt-get install failed for:$missing"
-		else
-			echo "make test: missing packages:$missing" >&2
-			echo "install them with:" >&2
-			echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
-			exit 1
-		fi
-	fi
-fi
+smpc_install_deps "make test"
 [ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found; set PG_CONFIG"
 
 BINDIR=$("$PG_CONFIG" --bindir)
