@@ -108,6 +108,7 @@ STARTED=()
 FAILED=1
 cleanup() {
 	local rc=$?
+	trap '' PIPE	# a closed stdout must not stop the clean-up
 	if [ "$FAILED" != 0 ]; then
 		for n in "${NAMES[@]}"; do
 			[ -f "$WORK/$n.log" ] && { echo "--- tail of $WORK/$n.log"; tail -15 "$WORK/$n.log"; }
@@ -128,7 +129,8 @@ cleanup() {
 	exit "$rc"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE
 mkdir -p "$SOCK"
 if [ "$(id -u)" = 0 ]; then
 	say "installing smpc into $PKGLIBDIR"
@@ -398,8 +400,8 @@ say "settings (every instance): shared_buffers=$SHARED_BUFFERS work_mem=$WORK_ME
 say "postgres_fdw: async_capable=true fetch_size=$FETCH_SIZE use_remote_estimate=false," \
 	"UNION ALL of the members' aggregates, member1 reaches itself through loopback"
 say "postgres_fdw reads through cursors, so its remote queries use no parallel workers"
-say "smpc: federation 'bench' of 3 members, threshold default, min_group_size 1," \
-	"group_keys g100/g10k 'reveal'"
+say "smpc: federation 'bench' of 3 members, member1 queries, threshold default," \
+	"min_group_size 1, group_keys g100/g10k 'reveal'"
 say "$ROWS rows per member; $WARMUP warm-up and $REPS timed runs per side and case," \
 	"alternating in one psql session per case, psql \\timing, medians"
 
