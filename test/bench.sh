@@ -1,0 +1,501 @@
+#!/bin/bash
+#
+# test/bench.sh -- what `make bench` runs: smpc's joint aggregates against the
+# same statistic computed in plaintext through postgres_fdw, on the same three
+# local PostgreSQL instances.
+#
+# 1. Checks that the packages are there (it installs nothing; `make test`
+#    does), builds smpc and, as root, installs it into the system PostgreSQL;
+#    otherwise installs PostgreSQL plus smpc into a private tree like
+#    test/run.sh does.
+# 2. Starts three instances (member1..member3) in a scratch directory, as the
+#    `postgres` user when run as root, and loads BENCH_ROWS rows into
+#    bench.facts(g100 int, g10k int, x int, y numeric(12,2)) on each.
+# 3. smpc: the README walk-through (identities, peer role, member servers, a
+#    federation with min_group_size 1); a non-superuser steward publishes
+#    bench.facts with group_keys {"g100": "reveal", "g10k": "reveal"};
+#    member1 imports the federated table as federation.facts.
+# 4. postgres_fdw on member1: one async-capable server per member (member1
+#    through loopback too) and a foreign table per member; the plaintext
+#    statistic is a UNION ALL of the three members' aggregates, each pushed
+#    down whole (the remote SQL is exactly the member's own GROUP BY query)
+#    and run as an Async Foreign Scan, combined on top.  EXPLAIN VERBOSE
+#    shows it once; every case is checked for it.
+#    (Not a table partitioned by a constant `member` column with
+#    enable_partitionwise_aggregate: postgres_fdw then pushes `GROUP BY
+#    member, ...` down, and grouping by that constant made each member's
+#    scan 15% (100 groups) to 60% (single-row sum) slower here -- an
+#    unfair baseline.)
+# 5. For each case (100 groups, 10000 groups, single-row sum): both sides
+#    must return the same rows (numerically); then in one psql session per
+#    case, after BENCH_WARMUP runs of each, BENCH_REPS runs alternate smpc /
+#    postgres_fdw, timed by psql's \timing (client round trip, including
+#    planning).  Prints the medians, `ratio smpc/postgres_fdw <case>: X.XX`,
+#    the bytes each member sent (smpc.last_session_stats()) and, for the
+#    single-row sum, `overhead smpc-postgres_fdw single-row sum: X.X ms`.
+# 6. Summarises which targets were met.  Missing a target does not fail the
+#    script; an error or a result mismatch does.
+#
+# Environment: PG_CONFIG (default Debian's PostgreSQL 15), BENCH_PORT (first
+# of three TCP ports, default 5451), BENCH_ROWS (rows per member, default
+# 1000000), BENCH_REPS (timed repetitions per side, default 7), BENCH_WARMUP
+# (untimed runs per side first, default 2), BENCH_KEEP=1 keeps the scratch
+# directory and leaves the instances running, BENCH_FDW_ONLY=1 times the
+# postgres_fdw side alone (no ratios; for looking at the baseline).
+
+set -uo pipefail
+
+START_SECONDS=$SECONDS
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+PORT0=${BENCH_PORT:-5451}
+ROWS=${BENCH_ROWS:-1000000}
+REPS=${BENCH_REPS:-7}
+WARMUP=${BENCH_WARMUP:-2}
+FDW_ONLY=${BENCH_FDW_ONLY:-0}
+NAMES=(member1 member2 member3)
+
+# settings of every instance (printed with the results)
+SHARED_BUFFERS=256MB
+WORK_MEM=64MB
+PAR_WORKERS=2
+FETCH_SIZE=10000
+
+say() { printf '== %s\n' "$*"; }
+die() { printf 'make bench: %s\n' "$*" >&2; exit 1; }
+
+for v in PORT0 ROWS REPS WARMUP; do
+	[[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number (got '${!v}')"
+done
+[ "$REPS" -ge 1 ] || die "BENCH_REPS must be at least 1"
+[ "$ROWS" -ge 10000 ] || die "BENCH_ROWS must be at least 10000 (every g10k group needs rows)"
+
+# --- 1. packages, build, install ---------------------------------------------
+PGMAJOR=15
+if [ -x "$PG_CONFIG" ]; then
+	PGMAJOR=$("$PG_CONFIG" --version | sed -E 's/^PostgreSQL ([0-9]+).*/\1/')
+fi
+PACKAGES="gcc make libc6-dev postgresql-$PGMAJOR postgresql-server-dev-$PGMAJOR \
+postgresql-client-$PGMAJOR libsodium-dev libssl-dev libpq-dev"
+missing=""
+for p in $PACKAGES; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+if [ -n "$missing" ]; then
+	echo "make bench: missing packages:$missing" >&2
+	echo "install them with (or run make test as root, which does):" >&2
+	echo "  sudo apt-get update && sudo apt-get install -y$missing" >&2
+	exit 1
+fi
+[ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found; set PG_CONFIG"
+
+BINDIR=$("$PG_CONFIG" --bindir)
+SHAREDIR=$("$PG_CONFIG" --sharedir)
+PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
+[ -f "$SHAREDIR/extension/postgres_fdw.control" ] && [ -f "$PKGLIBDIR/postgres_fdw.so" ] ||
+	die "postgres_fdw is not installed in $SHAREDIR/extension (it comes with postgresql-$PGMAJOR)"
+
+say "building smpc against $("$PG_CONFIG" --version)"
+make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" all || die "build failed"
+
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/smpc-bench.XXXXXX") || die "mktemp failed"
+SOCK=$WORK/sock
+RUNAS=()
+TBIN=$BINDIR
+STARTED=()
+FAILED=1
+cleanup() {
+	local rc=$?
+	trap '' PIPE	# a closed stdout must not stop the clean-up
+	if [ "$FAILED" != 0 ]; then
+		for n in "${NAMES[@]}"; do
+			[ -f "$WORK/$n.log" ] && { echo "--- tail of $WORK/$n.log"; tail -15 "$WORK/$n.log"; }
+		done
+	fi
+	if [ "${BENCH_KEEP:-0}" = 1 ]; then
+		echo "make bench: instances left running, data and logs kept in $WORK"
+		for i in "${!STARTED[@]}"; do
+			echo "  ${NAMES[$i]}: psql -h $SOCK -p $((PORT0 + i)) -U postgres postgres" \
+				"(stop: ${RUNAS[*]} $TBIN/pg_ctl -D $WORK/${NAMES[$i]} stop)"
+		done
+	else
+		for d in "${STARTED[@]}"; do
+			"${RUNAS[@]}" "$TBIN/pg_ctl" -D "$d" -m immediate -w stop >/dev/null 2>&1
+		done
+		rm -rf "$WORK"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE
+mkdir -p "$SOCK"
+if [ "$(id -u)" = 0 ]; then
+	say "installing smpc into $PKGLIBDIR"
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install >/dev/null || die "make install failed"
+	id postgres >/dev/null 2>&1 || die "user postgres does not exist (is postgresql-$PGMAJOR installed?)"
+	chown -R postgres: "$WORK"
+	chmod 755 "$WORK"
+	RUNAS=(runuser -u postgres --)
+else
+	say "installing PostgreSQL plus smpc into a private tree in $WORK/install"
+	INST=$WORK/install
+	mkdir -p "$INST$(dirname "$BINDIR")" "$INST$(dirname "$SHAREDIR")" "$INST$(dirname "$PKGLIBDIR")"
+	cp -a "$(dirname "$BINDIR")" "$INST$(dirname "$(dirname "$BINDIR")")/" || die "copying $BINDIR failed"
+	[ -d "$INST$SHAREDIR" ] || cp -a "$SHAREDIR" "$INST$(dirname "$SHAREDIR")/"
+	[ -d "$INST$PKGLIBDIR" ] || cp -a "$PKGLIBDIR" "$INST$(dirname "$PKGLIBDIR")/"
+	make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$INST" >/dev/null ||
+		die "install into $INST failed"
+	TBIN=$INST$BINDIR
+fi
+"$TBIN/postgres" --version >/dev/null || die "$TBIN/postgres does not run"
+
+# psql on member i (0-based) over the Unix socket as the bootstrap superuser
+PSQL_BASE=("${RUNAS[@]}" "$TBIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCK" -U postgres -d postgres)
+psql_on() { local i=$1; shift; "${PSQL_BASE[@]}" -p $((PORT0 + i)) "$@"; }
+sql_on() { psql_on "$1" -At -c "$2"; }
+
+# --- 2. three instances with data ---------------------------------------------
+for i in 0 1 2; do
+	port=$((PORT0 + i))
+	if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+		die "port $port is in use (set BENCH_PORT to the first of three free ports)"
+	fi
+done
+
+say "starting ${NAMES[*]} on ports $PORT0..$((PORT0 + 2)) in $WORK"
+for i in 0 1 2; do
+	n=${NAMES[$i]}
+	d=$WORK/$n
+	"${RUNAS[@]}" "$TBIN/initdb" -D "$d" -U postgres -A trust --no-sync >"$WORK/$n.initdb.log" 2>&1 ||
+		die "initdb failed; see $WORK/$n.initdb.log"
+	cat <<EOF | "${RUNAS[@]}" tee -a "$d/postgresql.conf" >/dev/null
+# make bench
+port = $((PORT0 + i))
+listen_addresses = '127.0.0.1'
+unix_socket_directories = '$SOCK'
+shared_preload_libraries = 'smpc'
+max_connections = 40
+shared_buffers = $SHARED_BUFFERS
+work_mem = $WORK_MEM
+max_parallel_workers_per_gather = $PAR_WORKERS
+jit = off
+# throwaway data: no durability, and bulk loads skip WAL
+fsync = off
+synchronous_commit = off
+full_page_writes = off
+wal_level = minimal
+max_wal_senders = 0
+autovacuum = off
+EOF
+	# the driver connects over the Unix socket; members and postgres_fdw log in
+	# over TCP with a password
+	printf 'local all all trust\nhost all all 127.0.0.1/32 scram-sha-256\n' |
+		"${RUNAS[@]}" tee "$d/pg_hba.conf" >/dev/null
+	"${RUNAS[@]}" "$TBIN/pg_ctl" -D "$d" -l "$WORK/$n.log" -w start >/dev/null ||
+		die "$n did not start; see $WORK/$n.log"
+	STARTED+=("$d")
+done
+
+say "loading $ROWS rows into bench.facts on each member"
+load_pids=()
+for i in 0 1 2; do
+	m=$((i + 1))
+	psql_on "$i" >"$WORK/load$m.out" 2>&1 <<EOF &
+BEGIN;
+CREATE SCHEMA bench;
+-- created and filled in one transaction: with wal_level minimal the rows skip WAL
+CREATE TABLE bench.facts (g100 int, g10k int, x int, y numeric(12,2));
+INSERT INTO bench.facts
+SELECT (i * 37 + $m * 11) % 100,
+       (i * 7919 + $m * 101) % 10000,
+       (i * 131 + $m * 17) % 2000 - 500,
+       ((i * 89 + $m * 3) % 1000000) / 100.0
+  FROM generate_series(1, $ROWS::bigint) i;
+COMMIT;
+VACUUM (FREEZE, ANALYZE) bench.facts;
+EOF
+	load_pids+=($!)
+done
+for i in 0 1 2; do
+	wait "${load_pids[$i]}" || { cat "$WORK/load$((i + 1)).out"; die "loading ${NAMES[$i]} failed"; }
+done
+
+# --- 3. smpc federation -------------------------------------------------------
+say "smpc: identities, peers, federation 'bench', steward publishes bench.facts"
+KEYS=()
+for i in 0 1 2; do
+	n=${NAMES[$i]}
+	psql_on "$i" >/dev/null <<EOF || die "smpc setup on $n failed"
+CREATE EXTENSION smpc;
+SELECT smpc.init_node('$n');
+CREATE ROLE smpc_peer LOGIN PASSWORD 'bench-peer-secret';
+GRANT EXECUTE ON FUNCTION smpc.exchange(bytea) TO smpc_peer;
+CREATE ROLE steward;
+GRANT USAGE ON SCHEMA bench TO steward;
+GRANT SELECT ON bench.facts TO steward;
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean) TO steward;
+SET ROLE steward;
+SELECT smpc.publish('facts', 'bench.facts', columns => '{g100,g10k,x,y}',
+                    group_keys => '{"g100": "reveal", "g10k": "reveal"}');
+RESET ROLE;
+EOF
+	KEYS[$i]=$(sql_on "$i" "SELECT public_key FROM smpc.node()") || die "smpc.node() on $n failed"
+	[[ ${KEYS[$i]} =~ ^smpc1: ]] || die "smpc.node() on $n returned '${KEYS[$i]}'"
+done
+for i in 0 1 2; do
+	others=()
+	setup=""
+	for j in 0 1 2; do
+		[ "$j" = "$i" ] && continue
+		others+=("${NAMES[$j]}")
+		setup+="CREATE SERVER ${NAMES[$j]} FOREIGN DATA WRAPPER smpc
+  OPTIONS (host '127.0.0.1', port '$((PORT0 + j))', dbname 'postgres', node_key '${KEYS[$j]}');
+CREATE USER MAPPING FOR PUBLIC SERVER ${NAMES[$j]}
+  OPTIONS (user 'smpc_peer', password 'bench-peer-secret');
+"
+	done
+	setup+="CREATE SERVER bench FOREIGN DATA WRAPPER smpc
+  OPTIONS (members '${others[0]}, ${others[1]}', min_members '3', min_group_size '1');
+"
+	psql_on "$i" <<<"$setup" || die "smpc servers on ${NAMES[$i]} failed"
+done
+bad=$(sql_on 0 "SELECT string_agg(member || ': ' || coalesce(error, 'key mismatch'), '; ')
+                  FROM smpc.federation_status('bench') WHERE NOT (reachable AND key_matches)") ||
+	die "smpc.federation_status failed"
+[ -z "$bad" ] || die "federation 'bench' is not healthy: $bad"
+psql_on 0 <<'EOF' || die "IMPORT FOREIGN SCHEMA from the smpc federation failed"
+CREATE SCHEMA federation;
+IMPORT FOREIGN SCHEMA smpc_datasets FROM SERVER bench INTO federation;
+EOF
+
+# --- 4. postgres_fdw ------------------------------------------------------------
+say "postgres_fdw: three async-capable servers and a foreign table per member on member1"
+for i in 0 1 2; do
+	psql_on "$i" <<EOF || die "postgres_fdw reader on ${NAMES[$i]} failed"
+CREATE ROLE fdw_reader LOGIN PASSWORD 'bench-fdw-secret';
+GRANT USAGE ON SCHEMA bench TO fdw_reader;
+GRANT SELECT ON bench.facts TO fdw_reader;
+EOF
+done
+{
+	echo "CREATE EXTENSION postgres_fdw;"
+	echo "CREATE SCHEMA plain;"
+	for i in 0 1 2; do
+		m=$((i + 1))
+		cat <<EOF
+CREATE SERVER fdw_m$m FOREIGN DATA WRAPPER postgres_fdw
+  OPTIONS (host '127.0.0.1', port '$((PORT0 + i))', dbname 'postgres',
+           async_capable 'true', fetch_size '$FETCH_SIZE');
+CREATE USER MAPPING FOR PUBLIC SERVER fdw_m$m
+  OPTIONS (user 'fdw_reader', password 'bench-fdw-secret');
+CREATE FOREIGN TABLE plain.facts_m$m (g100 int, g10k int, x int, y numeric(12,2))
+  SERVER fdw_m$m OPTIONS (schema_name 'bench', table_name 'facts');
+ANALYZE plain.facts_m$m;
+EOF
+	done
+} | psql_on 0 || die "postgres_fdw setup on member1 failed"
+
+# each foreign table really is its member's table
+for i in 0 1 2; do
+	m=$((i + 1))
+	want=$(sql_on "$i" "SELECT count(*) || ' ' || sum(x) || ' ' || sum(y) FROM bench.facts") ||
+		die "reading bench.facts on ${NAMES[$i]} failed"
+	got=$(sql_on 0 "SELECT count(*) || ' ' || sum(x) || ' ' || sum(y) FROM plain.facts_m$m") ||
+		die "reading plain.facts_m$m on member1 failed"
+	[ "$want" = "$got" ] || die "plain.facts_m$m ($got) is not ${NAMES[$i]}'s bench.facts ($want)"
+done
+
+# --- the cases --------------------------------------------------------------------
+CASES=("100 groups" "10000 groups" "single-row sum")
+SMPC_Q=(
+	"SELECT g100 AS g, sum(x) AS s, count(*) AS c, avg(y) AS a FROM federation.facts GROUP BY g100"
+	"SELECT g10k AS g, sum(x) AS s, count(*) AS c, avg(y) AS a FROM federation.facts GROUP BY g10k"
+	"SELECT sum(x) AS s FROM federation.facts"
+)
+# the same statistic in plaintext: each member's aggregate (pushed down),
+# combined; avg is sum/count as numeric division, as PostgreSQL's avg does
+grouped_union() {
+	local m sep=""
+	for m in 1 2 3; do
+		printf '%sSELECT %s AS g, sum(x) AS s, count(*) AS c, sum(y) AS sy, count(y) AS cy FROM plain.facts_m%s GROUP BY %s' \
+			"$sep" "$1" "$m" "$1"
+		sep=" UNION ALL "
+	done
+}
+FDW_Q=(
+	"SELECT g, sum(s)::bigint AS s, sum(c)::bigint AS c, sum(sy) / sum(cy) AS a FROM ($(grouped_union g100)) p GROUP BY g"
+	"SELECT g, sum(s)::bigint AS s, sum(c)::bigint AS c, sum(sy) / sum(cy) AS a FROM ($(grouped_union g10k)) p GROUP BY g"
+	"SELECT sum(s)::bigint AS s FROM (SELECT sum(x) AS s FROM plain.facts_m1 UNION ALL SELECT sum(x) FROM plain.facts_m2 UNION ALL SELECT sum(x) FROM plain.facts_m3) p"
+)
+# numeric equality: compare canonical forms, ordered
+CHECK_COLS=(
+	"g, trim_scale(s::numeric), trim_scale(c::numeric), trim_scale(a::numeric)"
+	"g, trim_scale(s::numeric), trim_scale(c::numeric), trim_scale(a::numeric)"
+	"trim_scale(s::numeric)"
+)
+EXPECT_ROWS=(100 10000 1)
+
+say "plans (member1)"
+for c in 0 1 2; do
+	plan=$(sql_on 0 "EXPLAIN (VERBOSE, COSTS OFF) ${FDW_Q[$c]}") ||
+		die "EXPLAIN of the postgres_fdw query for ${CASES[$c]} failed"
+	if [ "$c" = 0 ]; then
+		echo "postgres_fdw, ${CASES[$c]}:"
+		sed 's/^/  /' <<<"$plan"
+	fi
+	n_async=$(grep -c 'Async Foreign Scan' <<<"$plan")
+	n_agg=$(grep -c 'Relations: Aggregate on' <<<"$plan")
+	[ "$n_async" = 3 ] && [ "$n_agg" = 3 ] ||
+		die "postgres_fdw plan for ${CASES[$c]}: $n_async Async Foreign Scans and $n_agg pushed-down aggregates, expected 3 and 3:
+$plan"
+done
+if [ "$FDW_ONLY" != 1 ]; then
+	plan=$(sql_on 0 "EXPLAIN (VERBOSE, COSTS OFF) ${SMPC_Q[0]}") ||
+		die "EXPLAIN of the smpc query for ${CASES[0]} failed"
+	echo "smpc, ${CASES[0]}:"
+	sed 's/^/  /' <<<"$plan"
+fi
+
+# Timing lines of one psql session: "@@ <side>" is echoed before each query,
+# psql's \timing prints "Time: <ms> ms" after it.
+timing_script() {
+	local c=$1 k
+	echo '\o /dev/null'
+	echo '\timing on'
+	for ((k = 0; k < WARMUP; k++)); do
+		[ "$FDW_ONLY" = 1 ] || { echo '\echo @@ warmup'; echo "${SMPC_Q[$c]};"; }
+		echo '\echo @@ warmup'
+		echo "${FDW_Q[$c]};"
+	done
+	for ((k = 0; k < REPS; k++)); do
+		[ "$FDW_ONLY" = 1 ] || { echo '\echo @@ smpc'; echo "${SMPC_Q[$c]};"; }
+		echo '\echo @@ fdw'
+		echo "${FDW_Q[$c]};"
+	done
+}
+# median of the times of one side
+median_of() {
+	awk -v side="$1" '
+		/^@@ / { tag = $2; next }
+		/^Time: / { if (tag == side) print $2; tag = "" }' "$2" |
+		sort -g | awk '{ v[NR] = $1 }
+		END { if (NR == 0) exit 1
+		      if (NR % 2) printf "%.3f\n", v[(NR + 1) / 2]
+		      else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+all_of() {
+	awk -v side="$1" '
+		/^@@ / { tag = $2; next }
+		/^Time: / { if (tag == side) printf "%s%.1f", (n++ ? " " : ""), $2; tag = "" }
+		END { print "" }' "$2"
+}
+
+echo
+say "machine: $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) (shared with other users)"
+say "settings (every instance): shared_buffers=$SHARED_BUFFERS work_mem=$WORK_MEM" \
+	"max_parallel_workers_per_gather=$PAR_WORKERS jit=off fsync=off wal_level=minimal"
+say "postgres_fdw: async_capable=true fetch_size=$FETCH_SIZE use_remote_estimate=false," \
+	"UNION ALL of the members' aggregates, member1 reaches itself through loopback"
+say "postgres_fdw reads through cursors, so its remote queries use no parallel workers"
+say "smpc: federation 'bench' of 3 members, member1 queries, threshold default," \
+	"min_group_size 1, group_keys g100/g10k 'reveal'"
+say "$ROWS rows per member; $WARMUP warm-up and $REPS timed runs per side and case," \
+	"alternating in one psql session per case, psql \\timing, medians"
+
+declare -A MED_SMPC MED_FDW
+PROBLEMS=()
+for c in 0 1 2; do
+	name=${CASES[$c]}
+	echo
+	say "case: $name"
+
+	# --- same rows on both sides -----------------------------------------
+	check=$WORK/check$c
+	mkdir -p "$check"
+	[ "$(id -u)" = 0 ] && chown postgres: "$check"
+	if [ "$FDW_ONLY" != 1 ]; then
+		psql_on 0 -At >"$check/smpc.err" 2>&1 <<EOF || { cat "$check/smpc.err"; die "smpc query for $name failed"; }
+\o $check/smpc.out
+SELECT ${CHECK_COLS[$c]} FROM (${SMPC_Q[$c]}) q ORDER BY 1;
+\o $check/stats.out
+SELECT party, bytes_sent, bytes_received, rounds FROM smpc.last_session_stats() ORDER BY party;
+EOF
+	fi
+	psql_on 0 -At -o "$check/fdw.out" \
+		-c "SELECT ${CHECK_COLS[$c]} FROM (${FDW_Q[$c]}) q ORDER BY 1" ||
+		die "postgres_fdw query for $name failed"
+	nrows=$(wc -l <"$check/fdw.out")
+	[ "$nrows" = "${EXPECT_ROWS[$c]}" ] ||
+		die "postgres_fdw query for $name returned $nrows rows, expected ${EXPECT_ROWS[$c]}"
+	if [ "$c" = 0 ]; then
+		total=$(awk -F'|' '{ n += $3 } END { print n }' "$check/fdw.out")
+		[ "$total" = $((3 * ROWS)) ] || die "postgres_fdw counts $total rows, expected $((3 * ROWS))"
+	fi
+	if [ "$FDW_ONLY" != 1 ]; then
+		if ! cmp -s "$check/smpc.out" "$check/fdw.out"; then
+			echo "smpc and postgres_fdw differ for $name (first differences, < smpc, > postgres_fdw):"
+			diff "$check/smpc.out" "$check/fdw.out" | head -20
+			die "result mismatch for $name"
+		fi
+		echo "same $nrows rows from smpc and postgres_fdw"
+	fi
+
+	# --- timings --------------------------------------------------------------
+	timing_script "$c" >"$WORK/timing$c.sql"
+	psql_on 0 -f "$WORK/timing$c.sql" >"$WORK/timing$c.out" 2>"$WORK/timing$c.err" || {
+		cat "$WORK/timing$c.err"
+		die "timed runs for $name failed"
+	}
+	MED_FDW[$c]=$(median_of fdw "$WORK/timing$c.out") || die "no postgres_fdw timings for $name"
+	echo "postgres_fdw runs (ms): $(all_of fdw "$WORK/timing$c.out")"
+	if [ "$FDW_ONLY" != 1 ]; then
+		MED_SMPC[$c]=$(median_of smpc "$WORK/timing$c.out") || die "no smpc timings for $name"
+		echo "smpc runs (ms):         $(all_of smpc "$WORK/timing$c.out")"
+		printf 'median smpc %s: %.1f ms\n' "$name" "${MED_SMPC[$c]}"
+	fi
+	printf 'median postgres_fdw %s: %.1f ms\n' "$name" "${MED_FDW[$c]}"
+	if [ "$FDW_ONLY" != 1 ]; then
+		awk -v a="${MED_SMPC[$c]}" -v b="${MED_FDW[$c]}" -v n="$name" \
+			'BEGIN { printf "ratio smpc/postgres_fdw %s: %.2f\n", n, a / b }'
+		if [ "$c" = 2 ]; then
+			awk -v a="${MED_SMPC[$c]}" -v b="${MED_FDW[$c]}" -v n="$name" \
+				'BEGIN { printf "overhead smpc-postgres_fdw %s: %.1f ms\n", n, a - b }'
+		fi
+		if [ -s "$check/stats.out" ]; then
+			awk -F'|' -v n="$name" '
+				{ sent = sent (NR > 1 ? ", " : "") $1 " " $2; recv += $3; if ($4 > r) r = $4; tot += $2 }
+				END { printf "bytes sent %s: %s (total %d, rounds %d)\n", n, sent, tot, r }' \
+				"$check/stats.out"
+		else
+			echo "bytes sent $name: unavailable"
+			sed 's/^/  /' "$check/smpc.err"
+			PROBLEMS+=("smpc.last_session_stats() gave no rows for $name")
+		fi
+	fi
+done
+
+# --- summary ------------------------------------------------------------------------
+echo
+echo "==================== make bench summary ===================="
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores (shared machine)"
+if [ "$FDW_ONLY" = 1 ]; then
+	echo "BENCH_FDW_ONLY=1: postgres_fdw side only, no targets checked"
+else
+	target() { # case index, expression over r (ratio) and o (overhead ms), text
+		awk -v a="${MED_SMPC[$1]}" -v b="${MED_FDW[$1]}" -v t="$3" "BEGIN {
+			r = a / b; o = a - b
+			printf \"%-4s %s\n\", (($2) ? \"met\" : \"MISS\"), t }"
+	}
+	target 0 "r <= 1.25" "ratio at 100 groups at most 1.25"
+	target 1 "r <= 2.0" "ratio at 10000 groups at most 2.0"
+	target 2 "o <= 10" "protocol overhead of the single-row sum at most 10 ms"
+fi
+for p in "${PROBLEMS[@]}"; do
+	echo "problem: $p"
+done
+echo "runtime: $((SECONDS - START_SECONDS)) s"
+FAILED=${#PROBLEMS[@]}
+exit "$FAILED"
