@@ -532,7 +532,15 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 							break;
 						}
 						{
+							/*
+							 * A sum over numeric without a declared scale
+							 * travels at SMPC_NUMERIC_DEFAULT_SCALE decimals;
+							 * the sum drops the trailing zeros, the average
+							 * divides the untrimmed sum, so it is never less
+							 * precise than PostgreSQL's own avg.
+							 */
 							Datum		sum = SumNumeric(v[a], argtype, NumericScale(arg),
+														 kind == SMPC_OUT_SUM &&
 														 argtype == NUMERICOID && exprTypmod(arg) < 0);
 
 							if (kind == SMPC_OUT_SUM)

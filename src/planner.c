@@ -147,10 +147,11 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 		return Refuse(info, psprintf("DISTINCT in aggregate %s is not supported over a federated table", name),
 					  pstrdup("Joint aggregates count and sum every row; remove DISTINCT."));
 	if (agg->aggorder)
-		return Refuse(info, psprintf("ORDER BY in aggregate %s is not supported over a federated table", name), NULL);
+		return Refuse(info, psprintf("ORDER BY in aggregate %s is not supported over a federated table", name),
+					  pstrdup("count, sum and avg do not depend on the order of rows; remove ORDER BY from the aggregate."));
 	if (agg->aggfilter)
 		return Refuse(info, psprintf("FILTER in aggregate %s is not supported over a federated table", name),
-					  pstrdup("Move the condition to WHERE, or aggregate a CASE expression."));
+					  pstrdup("Move the condition to WHERE, or aggregate a CASE expression, e.g. sum(CASE WHEN cond THEN x END)."));
 	if (agg->aggkind != AGGKIND_NORMAL || agg->agglevelsup != 0 ||
 		agg->aggsplit != AGGSPLIT_SIMPLE || agg->aggvariadic)
 		return Refuse(info, psprintf("this use of aggregate %s is not supported over a federated table", name), NULL);
@@ -531,9 +532,33 @@ ShipWalker(Node *node, ShipContext *cxt)
 		case T_BooleanTest:
 		case T_List:
 			break;
+		case T_CaseExpr:
+			if (((CaseExpr *) node)->arg != NULL)
+			{
+				cxt->why = pstrdup("the simple form CASE x WHEN ... is not supported; write CASE WHEN x = ... instead");
+				return true;
+			}
+			if (!BuiltinType(((CaseExpr *) node)->casetype))
+			{
+				cxt->why = pstrdup("a CASE expression of a type that is not built in");
+				return true;
+			}
+			break;
+		case T_CaseWhen:
+			break;
+		case T_CoalesceExpr:
+			cxt->why = pstrdup("COALESCE is not supported");
+			return true;
+		case T_SubPlan:
+		case T_AlternativeSubPlan:
+		case T_SubLink:
+			cxt->why = pstrdup("subqueries are not supported");
+			return true;
+		case T_MinMaxExpr:
+			cxt->why = pstrdup("GREATEST and LEAST are not supported");
+			return true;
 		default:
-			cxt->why = psprintf("expressions of this kind (node %d) are not supported",
-								(int) nodeTag(node));
+			cxt->why = pstrdup("an expression of a kind members do not evaluate");
 			return true;
 	}
 	return expression_tree_walker(node, ShipWalker, (void *) cxt);
@@ -749,6 +774,29 @@ DeparseExpr(Node *node, DeparseContext *cxt)
 					DeparseExpr(lfirst(lc), cxt);
 				}
 				appendStringInfoChar(buf, ')');
+				break;
+			}
+		case T_CaseExpr:
+			{
+				CaseExpr   *c = (CaseExpr *) node;
+				ListCell   *lc;
+
+				appendStringInfoString(buf, "CASE");
+				foreach(lc, c->args)
+				{
+					CaseWhen   *w = lfirst_node(CaseWhen, lc);
+
+					appendStringInfoString(buf, " WHEN ");
+					DeparseExpr((Node *) w->expr, cxt);
+					appendStringInfoString(buf, " THEN ");
+					DeparseExpr((Node *) w->result, cxt);
+				}
+				if (c->defresult)
+				{
+					appendStringInfoString(buf, " ELSE ");
+					DeparseExpr((Node *) c->defresult, cxt);
+				}
+				appendStringInfoString(buf, " END");
 				break;
 			}
 		case T_NullTest:
