@@ -182,11 +182,15 @@ DropConnection(ConnCacheEntry *entry, bool cancel)
 	entry->invalidated = false;
 }
 
-/* A SQLSTATE a member may send: five of [0-9A-Z], not a success class. */
-static bool
-ValidSqlstate(const char *s)
+/*
+ * smpc_valid_sqlstate
+ *		A SQLSTATE a member may send: five of [0-9A-Z], not a success,
+ *		warning or no-data class.
+ */
+bool
+smpc_valid_sqlstate(const char *s, size_t len)
 {
-	if (strlen(s) != 5)
+	if (len != 5)
 		return false;
 	for (int i = 0; i < 5; i++)
 		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
@@ -447,7 +451,7 @@ CollectResult(Call *call)
 		const char *hint = PQresultErrorField(first, PG_DIAG_MESSAGE_HINT);
 
 		/* an error libpq made up locally is not the member's answer */
-		if (sqlstate == NULL || !ValidSqlstate(sqlstate) ||
+		if (sqlstate == NULL || !smpc_valid_sqlstate(sqlstate, strlen(sqlstate)) ||
 			PQstatus(conn) != CONNECTION_OK)
 		{
 			char	   *msg = pstrdup(primary ? primary : pchomp(PQerrorMessage(conn)));

@@ -426,6 +426,17 @@ BuiltinImmutableFunction(Oid funcid, char **why)
 	return true;
 }
 
+static bool
+BuiltinImmutableOperator(Oid opno, Oid opfuncid, char **why)
+{
+	if (opno >= FirstNormalObjectId)
+	{
+		*why = psprintf("operator %s is not built in", format_operator(opno));
+		return false;
+	}
+	return BuiltinImmutableFunction(opfuncid, why);
+}
+
 typedef struct ShipContext
 {
 	Index		rti;
@@ -478,33 +489,17 @@ ShipWalker(Node *node, ShipContext *cxt)
 		case T_OpExpr:
 		case T_DistinctExpr:
 		case T_NullIfExpr:
-			{
-				OpExpr	   *op = (OpExpr *) node;
-
-				set_opfuncid(op);
-				if (op->opno >= FirstNormalObjectId)
-				{
-					cxt->why = psprintf("operator %s is not built in", format_operator(op->opno));
-					return true;
-				}
-				if (!BuiltinImmutableFunction(op->opfuncid, &cxt->why))
-					return true;
-				break;
-			}
+			set_opfuncid((OpExpr *) node);
+			if (!BuiltinImmutableOperator(((OpExpr *) node)->opno,
+										  ((OpExpr *) node)->opfuncid, &cxt->why))
+				return true;
+			break;
 		case T_ScalarArrayOpExpr:
-			{
-				ScalarArrayOpExpr *op = (ScalarArrayOpExpr *) node;
-
-				set_sa_opfuncid(op);
-				if (op->opno >= FirstNormalObjectId)
-				{
-					cxt->why = psprintf("operator %s is not built in", format_operator(op->opno));
-					return true;
-				}
-				if (!BuiltinImmutableFunction(op->opfuncid, &cxt->why))
-					return true;
-				break;
-			}
+			set_sa_opfuncid((ScalarArrayOpExpr *) node);
+			if (!BuiltinImmutableOperator(((ScalarArrayOpExpr *) node)->opno,
+										  ((ScalarArrayOpExpr *) node)->opfuncid, &cxt->why))
+				return true;
+			break;
 		case T_RelabelType:
 			if (!BuiltinType(((RelabelType *) node)->resulttype))
 			{

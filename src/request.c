@@ -159,18 +159,6 @@ smpc_open_response(const SmpcMemberCall *mc, const uint8 *session_id, uint8 roun
 	return true;
 }
 
-/* A SQLSTATE a member may send: five of [0-9A-Z], not a success class. */
-static bool
-ErrorSqlstate(const char *s, size_t len)
-{
-	if (len != 5)
-		return false;
-	for (int i = 0; i < 5; i++)
-		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'A' && s[i] <= 'Z')))
-			return false;
-	return !(s[0] == '0' && (s[1] == '0' || s[1] == '1' || s[1] == '2'));
-}
-
 /*
  * smpc_open_answer
  *		The payload of a member's answer to a protocol request.  ERROR naming
@@ -205,7 +193,7 @@ smpc_open_answer(const SmpcMemberCall *mc, const uint8 *session_id, uint8 round,
 	smpc_reader_init(&r, payload, plen);
 	for (int i = 0; i < 4; i++)
 		(void) smpc_reader_get_str(&r, 4096, &f[i].ptr, &f[i].len);
-	if (smpc_reader_finish(&r) != SMPC_OK || !ErrorSqlstate(f[0].ptr, f[0].len))
+	if (smpc_reader_finish(&r) != SMPC_OK || !smpc_valid_sqlstate(f[0].ptr, f[0].len))
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("member \"%s\": malformed error answer", mc->member->name)));

@@ -168,6 +168,7 @@ extern void smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 extern SmpcCallBatch *smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms);
 extern void smpc_wait_calls(SmpcCallBatch *b);
 extern void smpc_raise_member_error(const SmpcMemberCall *mc);
+extern bool smpc_valid_sqlstate(const char *s, size_t len);
 
 /* in request.c */
 extern int	smpc_max_message_size;
