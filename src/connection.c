@@ -7,8 +7,12 @@
  * Members are contacted all at once: connection set-up and query are
  * non-blocking, and the backend waits on its latch plus every member socket,
  * so a cancel or statement_timeout always gets through (CHECK_FOR_INTERRUPTS).
- * A connection that failed, timed out, or was in use when a transaction
- * aborted is closed (its in-flight query cancelled first), never reused.
+ * A connection that failed, timed out, was in use when a transaction
+ * aborted, or whose member still holds state of an unfinished joint session
+ * is closed, never reused.  Closing is what stops the member: smpc.exchange
+ * checks every second whether its client is still there (see member.c), so
+ * no blocking cancel request is needed -- PQcancel could wait forever on a
+ * member host that accepts connections but does not answer.
  */
 #include "postgres.h"
 
@@ -42,6 +46,8 @@ typedef struct ConnCacheEntry
 	ConnCacheKey key;
 	PGconn	   *conn;
 	bool		busy;			/* a query may be in flight */
+	bool		in_session;		/* the member keeps state of an unfinished
+								 * joint session for us */
 	bool		invalidated;	/* server or user mapping changed */
 } ConnCacheEntry;
 
@@ -73,7 +79,7 @@ static void ConnInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue);
 static void ConnXactCallback(XactEvent event, void *arg);
 static void ConnSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 								SubTransactionId parentSubid, void *arg);
-static void DropConnection(ConnCacheEntry *entry, bool cancel);
+static void DropConnection(ConnCacheEntry *entry);
 static void FailCall(Call *call, const char *sqlstate, const char *fmt,...) pg_attribute_printf(3, 4);
 static void StartCall(Call *call);
 static void AdvanceCall(Call *call);
@@ -112,9 +118,9 @@ ConnInvalidateCallback(Datum arg, int cacheid, uint32 hashvalue)
 }
 
 /*
- * At transaction end, any connection still marked busy had its protocol
- * interrupted (error, cancel, timeout): cancel what the member runs and
- * close the connection, so no member keeps a half-done session for us.
+ * At transaction end, any connection still marked busy or in a session had
+ * its protocol interrupted (error, cancel, timeout): close it, so no member
+ * keeps running or keeps a half-done session for us.
  */
 static void
 ConnXactCallback(XactEvent event, void *arg)
@@ -128,16 +134,17 @@ ConnXactCallback(XactEvent event, void *arg)
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = hash_seq_search(&scan)) != NULL)
 	{
-		if (entry->conn && (entry->busy || entry->invalidated ||
+		if (entry->conn && (entry->busy || entry->in_session || entry->invalidated ||
 							PQstatus(entry->conn) != CONNECTION_OK ||
 							PQtransactionStatus(entry->conn) != PQTRANS_IDLE))
-			DropConnection(entry, entry->busy);
+			DropConnection(entry);
 	}
 }
 
 /*
  * A subtransaction aborted (e.g. an EXCEPTION block caught a cancel): a
- * connection left busy belongs to the interrupted protocol; drop it now.
+ * connection left busy or in a session belongs to the interrupted
+ * protocol; drop it now.
  */
 static void
 ConnSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
@@ -150,35 +157,20 @@ ConnSubXactCallback(SubXactEvent event, SubTransactionId mySubid,
 		return;
 	hash_seq_init(&scan, ConnectionHash);
 	while ((entry = hash_seq_search(&scan)) != NULL)
-		if (entry->conn && entry->busy)
-			DropConnection(entry, true);
+		if (entry->conn && (entry->busy || entry->in_session))
+			DropConnection(entry);
 }
 
-/* Close a connection, first asking the member to cancel a running query. */
+/* Close a connection; the member notices and stops (see the file header). */
 static void
-DropConnection(ConnCacheEntry *entry, bool cancel)
+DropConnection(ConnCacheEntry *entry)
 {
 	if (entry->conn == NULL)
 		return;
-	if (cancel && PQstatus(entry->conn) == CONNECTION_OK &&
-		PQtransactionStatus(entry->conn) == PQTRANS_ACTIVE)
-	{
-		PGcancel   *c = PQgetCancel(entry->conn);
-		char		errbuf[256];
-
-		if (c)
-		{
-			if (!PQcancel(c, errbuf, sizeof(errbuf)))
-				ereport(WARNING,
-						(errcode(ERRCODE_CONNECTION_FAILURE),
-						 errmsg("could not send cancel request to an smpc member: %s",
-								errbuf)));
-			PQfreeCancel(c);
-		}
-	}
 	PQfinish(entry->conn);
 	entry->conn = NULL;
 	entry->busy = false;
+	entry->in_session = false;
 	entry->invalidated = false;
 }
 
@@ -216,13 +208,8 @@ FailCall(Call *call, const char *sqlstate, const char *fmt,...)
 		PQclear(call->first);
 		call->first = NULL;
 	}
-	/*
-	 * PQcancel connects synchronously, which could stall for the kernel's
-	 * connect timeout on an unreachable member; closing the connection is
-	 * enough for the member's backend to notice at its next read or write.
-	 */
 	if (call->entry)
-		DropConnection(call->entry, false);
+		DropConnection(call->entry);
 }
 
 static bool
@@ -252,6 +239,7 @@ StartCall(Call *call)
 	{
 		entry->conn = NULL;
 		entry->busy = false;
+		entry->in_session = false;
 		entry->invalidated = false;
 	}
 	call->entry = entry;
@@ -259,7 +247,7 @@ StartCall(Call *call)
 
 	if (entry->conn && (entry->invalidated || PQstatus(entry->conn) != CONNECTION_OK ||
 						PQtransactionStatus(entry->conn) != PQTRANS_IDLE))
-		DropConnection(entry, false);
+		DropConnection(entry);
 
 	if (entry->conn == NULL && !superuser() && !HasKeyword(m->keywords, "password"))
 	{
@@ -440,6 +428,7 @@ CollectResult(Call *call)
 		call->mc->response_len = len;
 		call->state = CALL_DONE;
 		call->entry->busy = false;
+		call->entry->in_session = call->mc->keep_session;
 		PQclear(first);
 		return;
 	}
@@ -469,6 +458,7 @@ CollectResult(Call *call)
 		call->state = CALL_FAILED;
 		/* the member answered properly; the connection stays usable */
 		call->entry->busy = false;
+		call->entry->in_session |= call->mc->keep_session;
 		PQclear(first);
 		return;
 	}

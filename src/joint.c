@@ -47,6 +47,7 @@
 #include "utils/tuplestore.h"
 
 #include "encode.h"
+#include "fault.h"
 #include "joint.h"
 #include "smpc.h"
 
@@ -225,30 +226,87 @@ typedef struct Joint
 	uint8		session_id[SMPC_SESSION_ID_BYTES];
 	int			nparties;
 	SmpcParty  *parties;
-	SmpcMemberCall *calls;		/* one per member: party i + 1 */
+	SmpcMemberCall *calls;		/* this round's calls, one per present member */
+	int		   *slot;			/* per member: its call this round, or -1 */
+	bool	   *present;		/* per party: still taking part */
+	bool		tolerant;		/* every share is dealt: a member that stops
+								 * answering is left out, not fatal */
+	List	   *left_out;		/* names of members left out */
+	List	   *left_why;		/* and why (char *) */
 	PartyStats *stats;
 } Joint;
 
-/* Start sending one request per member (bodies[i] for member i). */
+/* Start sending one request per present member (bodies[i] for member i). */
 static SmpcCallBatch *
 RoundStart(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens)
 {
+	SmpcFaultHooks *hooks = smpc_fault_hooks();
 	ListCell   *lc;
+	int			k = 0;
 
 	foreach(lc, j->fed->members)
 	{
 		int			i = foreach_current_index(lc);
+		SmpcMember *m = lfirst(lc);
+		SmpcMemberCall *mc = &j->calls[k];
 
-		memset(&j->calls[i], 0, sizeof(SmpcMemberCall));
-		j->calls[i].member = lfirst(lc);
-		j->calls[i].request = smpc_build_request(type, j->session_id, type, lfirst(lc),
-												 j->fed->name, bodies[i], body_lens[i],
-												 &j->calls[i].request_len);
+		j->slot[i] = -1;
+		if (!j->present[i + 1])
+			continue;
+		memset(mc, 0, sizeof(SmpcMemberCall));
+		mc->member = m;
+		mc->keep_session = type != SMPC_MSG_FINISH;
+		mc->request = smpc_build_request(type, j->session_id, type, m, j->fed->name,
+										 bodies[i], body_lens[i], &mc->request_len);
+		if (hooks && hooks->request_built)
+			hooks->request_built(m->name, type, mc->request, mc->request_len);
+		j->slot[i] = k++;
 	}
-	return smpc_start_calls(j->calls, j->nparties - 1, j->fed->member_timeout_ms);
+	return smpc_start_calls(j->calls, k, j->fed->member_timeout_ms);
 }
 
-/* Wait for the answers of a round and check them. */
+/* Leave member i out of the rest of the session. */
+static void
+LeaveOut(Joint *j, int i, const char *why)
+{
+	j->present[i + 1] = false;
+	j->left_out = lappend(j->left_out, j->parties[i + 1].name);
+	j->left_why = lappend(j->left_why, pstrdup(why));
+}
+
+/* ERROR unless at least t + 1 parties are still present. */
+static void
+CheckQuorum(Joint *j)
+{
+	int			n = 0;
+	StringInfoData who;
+	ListCell   *lc,
+			   *lc2;
+
+	for (int i = 0; i < j->nparties; i++)
+		n += j->present[i] ? 1 : 0;
+	if (n >= j->fed->threshold + 1)
+		return;
+	initStringInfo(&who);
+	forboth(lc, j->left_out, lc2, j->left_why)
+		appendStringInfo(&who, "%smember \"%s\": %s", who.len ? "; " : "",
+						 (char *) lfirst(lc), (char *) lfirst(lc2));
+	ereport(ERROR,
+			(errcode(ERRCODE_CONNECTION_FAILURE),
+			 errmsg("too few parties remain to finish the joint query: %d of the %d needed",
+					n, j->fed->threshold + 1),
+			 errdetail("%s.", who.data),
+			 errhint("A joint query survives at most %d members dropping out after the shares are dealt (parties minus threshold minus one).",
+					 j->nparties - j->fed->threshold - 1)));
+}
+
+/*
+ * Wait for the answers of a round and check them.  answers[i] is member
+ * i's answer, or NULL if it was not called or was left out: once every
+ * share is dealt (j->tolerant), a member whose connection fails or who does
+ * not answer in time is left out while t + 1 parties remain.  A member's
+ * own error, or an answer that does not verify, is always fatal.
+ */
 static const uint8 **
 RoundWait(Joint *j, SmpcCallBatch *batch, uint8 type, size_t *answer_lens)
 {
@@ -259,21 +317,41 @@ RoundWait(Joint *j, SmpcCallBatch *batch, uint8 type, size_t *answer_lens)
 	for (int i = 0; i < n; i++)
 	{
 		PartyStats *ps = &j->stats[i + 1];
+		SmpcMemberCall *mc;
 
+		if (j->slot[i] < 0)
+			continue;
+		mc = &j->calls[j->slot[i]];
 		ps->rounds++;
-		ps->received += j->calls[i].request_len;
-		ps->sent += j->calls[i].response_len;
-		ps->elapsed_ms += j->calls[i].elapsed_ms;
-		j->stats[0].sent += j->calls[i].request_len;
-		j->stats[0].received += j->calls[i].response_len;
+		ps->received += mc->request_len;
+		ps->sent += mc->response_len;
+		ps->elapsed_ms += mc->elapsed_ms;
+		j->stats[0].sent += mc->request_len;
+		j->stats[0].received += mc->response_len;
 	}
 	j->stats[0].rounds++;
 	for (int i = 0; i < n; i++)
-		answers[i] = smpc_open_answer(&j->calls[i], j->session_id, type, &answer_lens[i]);
+	{
+		SmpcMemberCall *mc;
+
+		answer_lens[i] = 0;
+		if (j->slot[i] < 0)
+			continue;
+		mc = &j->calls[j->slot[i]];
+		if (j->tolerant && mc->response == NULL && !mc->remote_error)
+		{
+			LeaveOut(j, i, mc->error ? mc->error : "no answer");
+			continue;
+		}
+		answers[i] = smpc_open_answer(mc, j->session_id, type, &answer_lens[i]);
+	}
+	/* after FINISH the result is known and verified; only confirmations are missing */
+	if (j->tolerant && type != SMPC_MSG_FINISH)
+		CheckQuorum(j);
 	return answers;
 }
 
-/* Send one request per member and check the answers. */
+/* Send one request per present member and check the answers. */
 static const uint8 **
 Round(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens, size_t *answer_lens)
 {
@@ -602,6 +680,8 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	uint8		digest[SMPC_DIGEST_BYTES];
 	ListCell   *lc;
 	SmpcAuditRecord rec;
+	List	   *liars = NIL;
+	int			excluded;
 
 	INSTR_TIME_SET_CURRENT(started);
 	memset(&j, 0, sizeof(j));
@@ -637,6 +717,10 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		j.parties[foreach_current_index(lc) + 1].key = m->key;
 	}
 	j.calls = palloc0(sizeof(SmpcMemberCall) * Max(1, nmembers));
+	j.slot = palloc0(sizeof(int) * Max(1, nmembers));
+	j.present = palloc(sizeof(bool) * j.nparties);
+	for (int i = 0; i < j.nparties; i++)
+		j.present[i] = true;
 	memset(LastStats, 0, sizeof(LastStats));
 	LastStatsCount = j.nparties;
 	j.stats = LastStats;
@@ -716,7 +800,14 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	p.dataset.ptr = st->dataset;
 	p.dataset.len = strlen(st->dataset);
 	p.sql.ptr = st->sql;
-	p.sql.len = strlen(st->sql);
+	{
+		SmpcFaultHooks *hooks = smpc_fault_hooks();
+
+		/* a test module may send members other SQL than this node runs */
+		if (hooks && hooks->dataset_sql && hooks->dataset_sql() != NULL)
+			p.sql.ptr = hooks->dataset_sql();
+	}
+	p.sql.len = strlen(p.sql.ptr);
 	p.nvalues = (uint16) nvalues;
 	p.values = specs;
 	p.reveal_keys = public ? 0 : 1;
@@ -822,6 +913,12 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		}
 	}
 
+	/*
+	 * Every member's shares are dealt: from here on the joint values are
+	 * determined, and a member that stops answering can be left out.
+	 */
+	j.tolerant = true;
+
 	/* this node's shares, in the agreed order */
 	nvals = (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * nvalues;
 	map = smpc_map_groups(&groups, lr->keys, lr->ngroups, ngroupcols,
@@ -870,6 +967,8 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	commitments = palloc0(SMPC_COMMIT_BYTES * j.nparties);
 	for (int i = 0; i < nmembers; i++)
 	{
+		if (answers[i] == NULL)
+			continue;
 		if (alens[i] != SMPC_COMMIT_BYTES)
 			MalformedAnswer(&j, i, SMPC_ERR_MALFORMED, "combine");
 		memcpy(commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES, answers[i], SMPC_COMMIT_BYTES);
@@ -888,7 +987,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 
 		for (int i = 0; i < j.nparties; i++)
 		{
-			po[i].present = 1;
+			po[i].present = j.present[i] ? 1 : 0;
 			memcpy(po[i].commitment, commitments + (size_t) i * SMPC_COMMIT_BYTES,
 				   SMPC_COMMIT_BYTES);
 		}
@@ -918,21 +1017,61 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		{
 			size_t		n;
 			smpc_fe    *s = NULL;
-			int			rc = smpc_reveal_reply_decode(answers[i], alens[i], nvals,
-													  po[i + 1].opening, &s, &n);
+			int			rc;
 
+			if (answers[i] == NULL)
+				continue;
+			rc = smpc_reveal_reply_decode(answers[i], alens[i], nvals,
+										  po[i + 1].opening, &s, &n);
 			if (rc != SMPC_OK || n != nvals)
 				MalformedAnswer(&j, i, rc != SMPC_OK ? rc : SMPC_ERR_MALFORMED, "reveal");
-			smpc_verify_opening(j.session_id, j.parties, i + 1,
-								commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES,
-								po[i + 1].opening, s, nvals);
-			sums[i + 1] = s;
-			po[i + 1].present = 1;
 			po[i + 1].sums = s;
 			po[i + 1].nsums = nvals;
+			if (smpc_opening_valid(j.session_id, i + 1,
+								   commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES,
+								   po[i + 1].opening, s, nvals))
+			{
+				sums[i + 1] = s;
+				po[i + 1].present = 1;
+			}
+		}
+
+		/*
+		 * A member whose opening does not match its commitment lied or is
+		 * faulty.  It is left out when the others still check each other
+		 * (t + 2 of them remain); otherwise the query fails naming it.
+		 */
+		for (int i = 0; i < nmembers; i++)
+		{
+			int			remain = 0;
+
+			if (answers[i] == NULL || sums[i + 1] != NULL)
+				continue;
+			for (int q = 0; q < j.nparties; q++)
+				remain += sums[q] != NULL ? 1 : 0;
+			if (remain < fed->threshold + 2)
+				smpc_verify_opening(j.session_id, j.parties, i + 1,
+									commitments + (size_t) (i + 1) * SMPC_COMMIT_BYTES,
+									po[i + 1].opening, po[i + 1].sums, nvals);
+			LeaveOut(&j, i, "opened share-sums that do not match its commitment");
+			liars = lappend(liars, j.parties[i + 1].name);
+			po[i + 1].present = 0;
 		}
 		secrets = palloc0(sizeof(smpc_fe) * Max(1, nvals));
-		smpc_reconstruct(j.parties, j.nparties, fed->threshold, sums, nvals, secrets);
+		excluded = smpc_reconstruct(j.parties, j.nparties, fed->threshold, sums, nvals, secrets);
+		if (excluded > 0)
+		{
+			/* kept in FINISH: every member finds the same party out itself */
+			j.left_out = lappend(j.left_out, j.parties[excluded].name);
+			j.left_why = lappend(j.left_why,
+								 pstrdup("opened share-sums inconsistent with the other parties'"));
+			liars = lappend(liars, j.parties[excluded].name);
+		}
+		else if (excluded == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
+					 errmsg("this node's share-sums are inconsistent with the members'"),
+					 errdetail("The members agree on shares this node does not hold; no result is returned.")));
 		smpc_result_digest(j.session_id, secrets, nvals, digest);
 
 		/* 5. FINISH */
@@ -947,8 +1086,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	}
 	answers = Round(&j, SMPC_MSG_FINISH, bodies, lens, alens);
 	for (int i = 0; i < nmembers; i++)
-		if (alens[i] != SMPC_DIGEST_BYTES ||
-			sodium_memcmp(answers[i], digest, SMPC_DIGEST_BYTES) != 0)
+		if (answers[i] != NULL &&
+			(alens[i] != SMPC_DIGEST_BYTES ||
+			 sodium_memcmp(answers[i], digest, SMPC_DIGEST_BYTES) != 0))
 			ereport(ERROR,
 					(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
 					 errmsg("member \"%s\" reconstructed a different result", j.parties[i + 1].name),
@@ -967,7 +1107,37 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		rec.participants = lappend(rec.participants, j.parties[i].name);
 	rec.outcome = "success";
 	rec.result_digest = digest;
+	rec.unfinished = j.left_out;
+	if (j.left_out != NIL)
+	{
+		StringInfoData why;
+		ListCell   *lc2;
+
+		initStringInfo(&why);
+		forboth(lc, j.left_out, lc2, j.left_why)
+			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
+							 (char *) lfirst(lc), (char *) lfirst(lc2));
+		rec.error = why.data;
+	}
 	smpc_audit_record(&rec);
+
+	/* say who did not finish: the result stands without them */
+	{
+		ListCell   *lc2;
+
+		forboth(lc, j.left_out, lc2, j.left_why)
+		{
+			bool		lied = list_member_ptr(liars, lfirst(lc));
+
+			ereport(lied ? WARNING : NOTICE,
+					(errcode(lied ? ERRCODE_SMPC_VERIFICATION_FAILED : ERRCODE_CONNECTION_FAILURE),
+					 errmsg("member \"%s\" did not finish the joint query: %s",
+							(char *) lfirst(lc), (char *) lfirst(lc2)),
+					 errdetail(lied
+							   ? "The result was reconstructed from the parties whose share-sums agree."
+							   : "Every share was dealt before it left; the result was reconstructed from the other parties.")));
+		}
+	}
 
 	DecodeRows(st, node, &groups, secrets, nvalues, fed->min_group_size, args);
 	INSTR_TIME_SET_CURRENT(ended);

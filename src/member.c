@@ -22,7 +22,10 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/timeout.h"
 #include "utils/varlena.h"
 
 #include "codec.h"
@@ -35,6 +38,7 @@ static SmpcMember *FindSenderServer(const uint8 *sign_pk);
 static char *KeyPrefix(const uint8 *sign_pk);
 static bytea *HandlePing(SmpcRequest *req);
 static bytea *HandleDescribe(SmpcRequest *req);
+static void WatchClient(void);
 
 /*
  * smpc_list_member_servers
@@ -238,6 +242,28 @@ HandleDescribe(SmpcRequest *req)
 }
 
 /*
+ * Make sure this backend notices when the querying node goes away while a
+ * request is being handled: PostgreSQL checks the client connection every
+ * client_connection_check_interval during a query; smpc sets it to one
+ * second for its peers' sessions unless the DBA chose a value.  The
+ * querying node relies on this to stop members after a cancel, a timeout or
+ * an error: it closes the connection instead of sending a cancel request.
+ */
+static void
+WatchClient(void)
+{
+	if (MyProcPort == NULL)
+		return;
+	if (client_connection_check_interval <= 0)
+		SetConfigOption("client_connection_check_interval", "1s",
+						PGC_USERSET, PGC_S_SESSION);
+	if (client_connection_check_interval > 0 &&
+		!get_timeout_active(CLIENT_CONNECTION_CHECK_TIMEOUT))
+		enable_timeout_after(CLIENT_CONNECTION_CHECK_TIMEOUT,
+							 client_connection_check_interval);
+}
+
+/*
  * smpc.exchange(request bytea) RETURNS bytea
  *		Verify a request from another node and answer it.
  */
@@ -255,6 +281,7 @@ smpc_exchange(PG_FUNCTION_ARGS)
 	bool		in_federation = false;
 	int			rc;
 
+	WatchClient();
 	if (len > (size_t) smpc_max_message_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -38,12 +38,14 @@ typedef struct ReplayEntry
 typedef struct ReplayShared
 {
 	LWLock	   *lock;
+	int			active_sessions;	/* member sessions in progress (under lock) */
 } ReplayShared;
 
 int			smpc_replay_cache_size = 16384;
 int			smpc_max_clock_skew_ms = 300 * 1000;
 
 static ReplayShared *replay_shared = NULL;
+static bool HoldsSessionSlot = false;
 static HTAB *replay_hash = NULL;
 
 #if PG_VERSION_NUM >= 150000
@@ -85,7 +87,10 @@ ReplayShmemStartup(void)
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	replay_shared = ShmemInitStruct("smpc replay guard", sizeof(ReplayShared), &found);
 	if (!found)
+	{
 		replay_shared->lock = &(GetNamedLWLockTranche("smpc_replay"))->lock;
+		replay_shared->active_sessions = 0;
+	}
 	memset(&info, 0, sizeof(info));
 	info.keysize = REPLAY_KEY_BYTES;
 	info.entrysize = sizeof(ReplayEntry);
@@ -222,4 +227,42 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 	}
 	entry->timestamp_ms = m->timestamp_ms;
 	LWLockRelease(replay_shared->lock);
+}
+
+/*
+ * smpc_session_slot_acquire
+ *		Count this backend's member session against the node-wide limit
+ *		max; false if max sessions are already in progress.  A backend holds
+ *		at most one slot (acquiring again is a no-op).  Without shared memory
+ *		(smpc not preloaded) the replay check has already refused the request.
+ */
+bool
+smpc_session_slot_acquire(int max)
+{
+	bool		ok = true;
+
+	if (HoldsSessionSlot || replay_shared == NULL)
+		return true;
+	LWLockAcquire(replay_shared->lock, LW_EXCLUSIVE);
+	if (replay_shared->active_sessions >= max)
+		ok = false;
+	else
+	{
+		replay_shared->active_sessions++;
+		HoldsSessionSlot = true;
+	}
+	LWLockRelease(replay_shared->lock);
+	return ok;
+}
+
+/* smpc_session_slot_release: give back this backend's slot, if it holds one. */
+void
+smpc_session_slot_release(void)
+{
+	if (!HoldsSessionSlot || replay_shared == NULL)
+		return;
+	LWLockAcquire(replay_shared->lock, LW_EXCLUSIVE);
+	replay_shared->active_sessions--;
+	LWLockRelease(replay_shared->lock);
+	HoldsSessionSlot = false;
 }

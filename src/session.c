@@ -36,11 +36,16 @@
 #include "access/xact.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/timeout.h"
 
 #include "encode.h"
+#include "fault.h"
 #include "shamir.h"
 #include "smpc.h"
 
@@ -77,6 +82,14 @@ typedef struct MemberSession
 static MemoryContext SessionContext = NULL;
 static MemberSession *Current = NULL;
 
+/* smpc.session_timeout: how long a member waits for a session's next round */
+int			smpc_session_timeout_ms = 5 * 60 * 1000;
+/* smpc.max_sessions: joint sessions a member takes part in at once */
+int			smpc_max_sessions = 100;
+
+static bool ExitCallbackRegistered = false;
+static char *SavedIdleTimeout = NULL;	/* idle_session_timeout before a session */
+
 static bytea *Dispatch(SmpcRequest *req);
 static bytea *HandlePrepare(SmpcRequest *req);
 static bytea *HandleShare(SmpcRequest *req);
@@ -90,6 +103,33 @@ static void Audit(const uint8 *session_id, const char *outcome, const char *erro
 static void DiscardSession(void);
 static bytea *ErrorResponse(SmpcRequest *req, ErrorData *ed);
 static void Malformed(int rc, const char *what) pg_attribute_noreturn();
+static void SessionTimeoutArm(bool on);
+static void MemberExit(int code, Datum arg);
+
+/*
+ * smpc_session_init
+ *		The member's session GUCs; called from _PG_init.
+ */
+void
+smpc_session_init(void)
+{
+	DefineCustomIntVariable("smpc.session_timeout",
+							"How long a member waits for the next round of a joint session.",
+							"A member whose querying node goes silent between rounds "
+							"closes the connection after this long and records the "
+							"session as incomplete.",
+							&smpc_session_timeout_ms,
+							5 * 60 * 1000, 1000, INT_MAX,
+							PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("smpc.max_sessions",
+							"Joint sessions this node takes part in at once as a member.",
+							"Further PREPARE requests are refused until a session ends.",
+							&smpc_max_sessions,
+							100, 1, 100000,
+							PGC_SIGHUP, 0,
+							NULL, NULL, NULL);
+}
 
 /* ---------------------------------------------------------------- member */
 
@@ -106,6 +146,9 @@ smpc_member_session(SmpcRequest *req)
 	ResourceOwner owner = CurrentResourceOwner;
 	bytea	   *volatile result = NULL;
 
+	/* a cancelled session may have left the idle timeout armed */
+	if (Current == NULL)
+		SessionTimeoutArm(false);
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(caller);
 	PG_TRY();
@@ -114,6 +157,7 @@ smpc_member_session(SmpcRequest *req)
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
+		SessionTimeoutArm(Current != NULL);
 	}
 	PG_CATCH();
 	{
@@ -138,6 +182,7 @@ smpc_member_session(SmpcRequest *req)
 			  ? "refused" : "failed",
 			  ed->message, NULL, NIL);
 		DiscardSession();
+		SessionTimeoutArm(false);
 		result = ErrorResponse(req, ed);
 	}
 	PG_END_TRY();
@@ -147,6 +192,10 @@ smpc_member_session(SmpcRequest *req)
 static bytea *
 Dispatch(SmpcRequest *req)
 {
+	SmpcFaultHooks *hooks = smpc_fault_hooks();
+
+	if (hooks && hooks->member_round)
+		hooks->member_round(req->msg.type);
 	if (req->msg.type == SMPC_MSG_PREPARE)
 		return HandlePrepare(req);
 	if (Current == NULL ||
@@ -244,6 +293,17 @@ HandlePrepare(SmpcRequest *req)
 			  "superseded by a new session before FINISH", NULL, NIL);
 		DiscardSession();
 	}
+	if (!ExitCallbackRegistered)
+	{
+		before_shmem_exit(MemberExit, (Datum) 0);
+		ExitCallbackRegistered = true;
+	}
+	if (!smpc_session_slot_acquire(smpc_max_sessions))
+		ereport(ERROR,
+				(errcode(ERRCODE_TOO_MANY_CONNECTIONS),
+				 errmsg("this member already takes part in %d joint sessions", smpc_max_sessions),
+				 errdetail("smpc.max_sessions limits the joint sessions a member serves at once."),
+				 errhint("Retry later, or ask the member's DBA to raise smpc.max_sessions.")));
 	if (SessionContext == NULL)
 		SessionContext = AllocSetContextCreate(TopMemoryContext, "smpc member session",
 											   ALLOCSET_DEFAULT_SIZES);
@@ -492,6 +552,24 @@ HandleShare(SmpcRequest *req)
 	return ShareInOrder(req, &order, 0);
 }
 
+/* test module only: should this round's answer lie? */
+static bool
+FaultLie(uint8 type)
+{
+	SmpcFaultHooks *hooks = smpc_fault_hooks();
+
+	return hooks && hooks->member_lie && hooks->member_lie(type);
+}
+
+static smpc_fe
+FaultOne(void)
+{
+	smpc_fe		one;
+
+	smpc_check_core_status(smpc_fe_from_i128((smpc_i128) 1, &one), "encode one");
+	return one;
+}
+
 static bytea *
 HandleCombine(SmpcRequest *req)
 {
@@ -527,6 +605,8 @@ HandleCombine(SmpcRequest *req)
 		smpc_add_envelope(s->session_id, s->parties, s->self, from,
 						  items[i].env, items[i].env_len, s->sums, s->nvals);
 	}
+	if (FaultLie(SMPC_MSG_COMBINE))
+		s->sums[0] = smpc_fe_add(s->sums[0], FaultOne());
 	smpc_commit_sums(s->session_id, s->self, s->sums, s->nvals, s->opening, s->commitment);
 	s->next = SMPC_MSG_REVEAL;
 	return smpc_signed_response(req, SMPC_MSG_RESPONSE, s->commitment, SMPC_COMMIT_BYTES);
@@ -562,9 +642,20 @@ HandleReveal(SmpcRequest *req)
 		memcpy(s->commitments + (size_t) i * SMPC_COMMIT_BYTES, p[i].commitment,
 			   SMPC_COMMIT_BYTES);
 	}
-	smpc_check_core_status(smpc_reveal_reply_encode(s->opening, s->sums, s->nvals,
-													&out, &outlen),
-						   "encode the reveal reply");
+	if (FaultLie(SMPC_MSG_REVEAL))
+	{
+		smpc_fe    *told = palloc(sizeof(smpc_fe) * Max(1, s->nvals));
+
+		memcpy(told, s->sums, sizeof(smpc_fe) * s->nvals);
+		told[0] = smpc_fe_add(told[0], FaultOne());
+		smpc_check_core_status(smpc_reveal_reply_encode(s->opening, told, s->nvals,
+														&out, &outlen),
+							   "encode the reveal reply");
+	}
+	else
+		smpc_check_core_status(smpc_reveal_reply_encode(s->opening, s->sums, s->nvals,
+														&out, &outlen),
+							   "encode the reveal reply");
 	s->next = SMPC_MSG_FINISH;
 	return smpc_signed_response(req, SMPC_MSG_RESPONSE, out, outlen);
 }
@@ -580,6 +671,7 @@ HandleFinish(SmpcRequest *req)
 	List	   *unfinished = NIL;
 	size_t		n;
 	int			rc;
+	int			excluded;
 	bytea	   *result;
 
 	rc = smpc_reader_get_openings(&req->body, p, SMPC_MAX_PARTIES, s->nvals, &n);
@@ -612,12 +704,18 @@ HandleFinish(SmpcRequest *req)
 							p[i].opening, p[i].sums, s->nvals);
 		sums[i] = p[i].sums;
 	}
-	smpc_reconstruct(s->parties, s->nparties, s->threshold, sums, s->nvals, secrets);
+	excluded = smpc_reconstruct(s->parties, s->nparties, s->threshold, sums, s->nvals,
+								secrets);
 	smpc_result_digest(s->session_id, secrets, s->nvals, digest);
 	sodium_memzero(secrets, sizeof(smpc_fe) * Max(1, s->nvals));
 	smpc_party_openings_free(p, n);
 
-	Audit(s->session_id, "success", NULL, digest, unfinished);
+	if (excluded >= 0)
+		unfinished = lappend(unfinished, s->parties[excluded].name);
+	Audit(s->session_id, "success",
+		  excluded >= 0 ? psprintf("participant \"%s\" opened share-sums inconsistent with the others'; the result was reconstructed without them",
+								   s->parties[excluded].name) : NULL,
+		  digest, unfinished);
 	result = smpc_signed_response(req, SMPC_MSG_RESPONSE, digest, SMPC_DIGEST_BYTES);
 	DiscardSession();
 	return result;
@@ -659,6 +757,7 @@ DiscardSession(void)
 	MemberSession *s = Current;
 
 	Current = NULL;
+	smpc_session_slot_release();
 	if (s == NULL)
 		return;
 	if (s->sums)
@@ -666,6 +765,57 @@ DiscardSession(void)
 	sodium_memzero(s->opening, sizeof(s->opening));
 	if (SessionContext)
 		MemoryContextReset(SessionContext);
+}
+
+/*
+ * While a session waits for its next round, the connection may stay idle
+ * for at most smpc.session_timeout: PostgreSQL's idle_session_timeout then
+ * ends the backend, and MemberExit records the session as incomplete.  The
+ * setting the session had before is restored when the session ends.
+ */
+static void
+SessionTimeoutArm(bool on)
+{
+	if (on && SavedIdleTimeout == NULL)
+	{
+		SavedIdleTimeout = MemoryContextStrdup(TopMemoryContext,
+											   GetConfigOption("idle_session_timeout", false, false));
+		SetConfigOption("idle_session_timeout",
+						psprintf("%dms", smpc_session_timeout_ms),
+						PGC_USERSET, PGC_S_SESSION);
+	}
+	else if (!on && SavedIdleTimeout != NULL)
+	{
+		SetConfigOption("idle_session_timeout", SavedIdleTimeout,
+						PGC_USERSET, PGC_S_SESSION);
+		pfree(SavedIdleTimeout);
+		SavedIdleTimeout = NULL;
+	}
+}
+
+/*
+ * before_shmem_exit callback: a backend that ends with a session in
+ * progress (the querying node closed the connection or went silent past
+ * smpc.session_timeout, the query was cancelled, the backend was
+ * terminated) records the session as incomplete, in a transaction of its
+ * own, and frees its session slot.  A failure here is logged by the exit
+ * path itself; the record is then missing, never partial.
+ */
+static void
+MemberExit(int code, Datum arg)
+{
+	if (Current == NULL)
+	{
+		smpc_session_slot_release();
+		return;
+	}
+	AbortOutOfAnyTransaction();
+	StartTransactionCommand();
+	Audit(Current->session_id, "incomplete",
+		  "the session ended before FINISH: the querying node's connection closed, "
+		  "the query was cancelled, or smpc.session_timeout passed", NULL, NIL);
+	CommitTransactionCommand();
+	DiscardSession();
 }
 
 /*
@@ -830,11 +980,10 @@ smpc_commit_sums(const uint8 *session_id, int self, const smpc_fe *sums, size_t 
 	smpc_free(value);
 }
 
-/* smpc_verify_opening: ERROR naming the party unless opening opens commitment. */
-void
-smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties, int party,
-					const uint8 *commitment, const uint8 *opening,
-					const smpc_fe *sums, size_t nvals)
+/* smpc_opening_valid: does opening open commitment to these share-sums? */
+bool
+smpc_opening_valid(const uint8 *session_id, int party, const uint8 *commitment,
+				   const uint8 *opening, const smpc_fe *sums, size_t nvals)
 {
 	uint8	   *value;
 	size_t		len;
@@ -845,7 +994,16 @@ smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties, int party
 						   "encode the share-sums");
 	rc = smpc_commit_verify(commitment, opening, value, len);
 	smpc_free(value);
-	if (rc != SMPC_OK)
+	return rc == SMPC_OK;
+}
+
+/* smpc_verify_opening: ERROR naming the party unless opening opens commitment. */
+void
+smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties, int party,
+					const uint8 *commitment, const uint8 *opening,
+					const smpc_fe *sums, size_t nvals)
+{
+	if (!smpc_opening_valid(session_id, party, commitment, opening, sums, nvals))
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
 				 errmsg("participant \"%s\" opened share-sums that do not match its commitment",
@@ -857,10 +1015,13 @@ smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties, int party
  * smpc_reconstruct
  *		Reconstruct nvals secrets from the share-sums of the present parties
  *		(sums[i] NULL = absent).  Needs t + 1 of them; every further one must
- *		lie on the same polynomials, or the ERROR names the party that does
- *		not (when it can be told) or says that they disagree.
+ *		lie on the same polynomials.  When exactly one party's share-sums do
+ *		not, and the others are enough to tell (at least t + 2 of them, all
+ *		consistent), that party is left out and its index returned: the
+ *		result is the one the honest parties' shares determine.  Otherwise
+ *		an inconsistency is an ERROR.  Returns -1 when nobody was left out.
  */
-void
+int
 smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
 				 smpc_fe **sums, size_t nvals, smpc_fe *secrets)
 {
@@ -870,6 +1031,7 @@ smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
 	int			k = 0;
 	int			rc;
 	int			bad = -1;
+	int			excluded = -1;
 
 	for (int i = 0; i < nparties; i++)
 		if (sums[i] != NULL)
@@ -889,25 +1051,33 @@ smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
 	if (k > threshold + 1)
 	{
 		rc = smpc_shamir_check(xs, points, k, nvals, threshold, &bad);
-		if (rc == SMPC_ERR_INCONSISTENT)
-		{
-			if (bad >= 0)
-				ereport(ERROR,
-						(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
-						 errmsg("the share-sums of participant \"%s\" are inconsistent with the others'",
-								parties[who[bad]].name),
-						 errdetail("A wrong share-sum means a faulty or dishonest party; no result is returned.")));
+		if (rc == SMPC_ERR_INCONSISTENT && bad < 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_SMPC_VERIFICATION_FAILED),
 					 errmsg("the participants' share-sums are inconsistent"),
-					 errdetail("A wrong share-sum means a faulty or dishonest party; no result is returned.")));
+					 errdetail("A wrong share-sum means a faulty or dishonest party; with %d of %d parties opening and threshold %d it cannot be told which, so no result is returned.",
+							   k, nparties, threshold)));
+		if (rc == SMPC_ERR_INCONSISTENT)
+		{
+			/* leave out the one party the others agree against */
+			excluded = who[bad];
+			for (int j = bad; j < k - 1; j++)
+			{
+				xs[j] = xs[j + 1];
+				who[j] = who[j + 1];
+				memcpy(points + (size_t) j * nvals, points + (size_t) (j + 1) * nvals,
+					   sizeof(smpc_fe) * nvals);
+			}
+			k--;
 		}
-		smpc_check_core_status(rc, "check the share-sums");
+		else
+			smpc_check_core_status(rc, "check the share-sums");
 	}
 	smpc_check_core_status(smpc_shamir_reconstruct(xs, points, threshold + 1, nvals, secrets),
 						   "reconstruct the result");
-	sodium_memzero(points, sizeof(smpc_fe) * (size_t) k * nvals);
+	sodium_memzero(points, sizeof(smpc_fe) * (size_t) Max(1, k) * nvals);
 	pfree(points);
+	return excluded;
 }
 
 /* smpc_result_digest: BLAKE2b-256 of the session id and the joint values. */

@@ -17,6 +17,7 @@
 #include "utils/memutils.h"
 
 #include "codec.h"
+#include "fault.h"
 #include "smpc.h"
 #include "status.h"
 
@@ -27,6 +28,9 @@ PG_FUNCTION_INFO_V1(smpc_version);
 static void *smpc_palloc(size_t size);
 static void *smpc_repalloc(void *ptr, size_t size);
 static void smpc_pfree(void *ptr);
+
+/* where a test module may put its SmpcFaultHooks (see fault.h) */
+static void **FaultHooks = NULL;
 
 /*
  * _PG_init
@@ -56,11 +60,20 @@ _PG_init(void)
 							PGC_SUSET, 0,
 							NULL, NULL, NULL);
 	smpc_replay_init();
+	smpc_session_init();
 	MarkGUCPrefixReserved("smpc");
+	FaultHooks = find_rendezvous_variable(SMPC_FAULT_RENDEZVOUS);
 
 	smpc_malloc = smpc_palloc;
 	smpc_realloc = smpc_repalloc;
 	smpc_free = smpc_pfree;
+}
+
+/* smpc_fault_hooks: the test module's hooks, NULL in normal use. */
+SmpcFaultHooks *
+smpc_fault_hooks(void)
+{
+	return FaultHooks ? (SmpcFaultHooks *) *FaultHooks : NULL;
 }
 
 /*

@@ -80,6 +80,10 @@ typedef struct SmpcMemberCall
 	SmpcMember *member;
 	const uint8 *request;
 	size_t		request_len;
+	bool		keep_session;	/* the member keeps session state after
+								 * answering (a round before FINISH): the
+								 * connection is closed if the transaction
+								 * ends before the session does */
 	/* results */
 	uint8	   *response;		/* NULL on failure */
 	size_t		response_len;
@@ -157,6 +161,8 @@ extern SmpcFederation *smpc_get_federation(const char *name);
 extern int	smpc_replay_cache_size;
 extern int	smpc_max_clock_skew_ms;
 extern void smpc_replay_init(void);
+extern bool smpc_session_slot_acquire(int max);
+extern void smpc_session_slot_release(void);
 extern int64 smpc_now_ms(void);
 struct smpc_signed_msg;
 extern void smpc_replay_check_and_remember(const struct smpc_signed_msg *m,
@@ -207,6 +213,9 @@ typedef struct SmpcParty
 /* envelopes are sealed for this round, whichever message carries them */
 #define SMPC_SHARE_ROUND SMPC_MSG_SHARE
 
+extern int	smpc_session_timeout_ms;
+extern int	smpc_max_sessions;
+extern void smpc_session_init(void);
 extern bytea *smpc_member_session(SmpcRequest *req);
 extern smpc_fe *smpc_share_secrets(const uint8 *session_id, const SmpcParty *parties,
 								   int nparties, int self, int threshold,
@@ -217,11 +226,14 @@ extern void smpc_add_envelope(const uint8 *session_id, const SmpcParty *parties,
 							  smpc_fe *sums, size_t nvals);
 extern void smpc_commit_sums(const uint8 *session_id, int self, const smpc_fe *sums,
 							 size_t nvals, uint8 *opening, uint8 *commitment);
+extern bool smpc_opening_valid(const uint8 *session_id, int party,
+							   const uint8 *commitment, const uint8 *opening,
+							   const smpc_fe *sums, size_t nvals);
 extern void smpc_verify_opening(const uint8 *session_id, const SmpcParty *parties,
 								int party, const uint8 *commitment,
 								const uint8 *opening, const smpc_fe *sums,
 								size_t nvals);
-extern void smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
+extern int	smpc_reconstruct(const SmpcParty *parties, int nparties, int threshold,
 							 smpc_fe **sums, size_t nvals, smpc_fe *secrets);
 extern void smpc_result_digest(const uint8 *session_id, const smpc_fe *secrets,
 							   size_t nvals, uint8 *digest);

@@ -65,6 +65,9 @@ cp -a "$(dirname "$BINDIR")" "$INST$(dirname "$(dirname "$BINDIR")")/" || die "c
 [ -d "$INST$PKGLIBDIR" ] || cp -a "$PKGLIBDIR" "$INST$(dirname "$PKGLIBDIR")/"
 make -C "$ROOT" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$INST" >/dev/null ||
 	die "install into $INST failed"
+# the test-only fault injection module goes into the private tree only
+make -C "$ROOT/test/modules/smpc_fault" -s PG_CONFIG="$PG_CONFIG" install DESTDIR="$INST" >/dev/null ||
+	die "building test/modules/smpc_fault failed"
 TBIN=$INST$BINDIR
 "$TBIN/postgres" --version >/dev/null || die "private install does not run"
 
