@@ -18,6 +18,7 @@
 
 #include <sodium.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -39,6 +40,7 @@ static char *KeyPrefix(const uint8 *sign_pk);
 static bytea *HandlePing(SmpcRequest *req);
 static bytea *HandleDescribe(SmpcRequest *req);
 static void WatchClient(void);
+static bool CalledAlone(void);
 
 /*
  * smpc_list_member_servers
@@ -264,6 +266,61 @@ WatchClient(void)
 }
 
 /*
+ * Is smpc.exchange the whole statement, as the querying node sends it
+ * ("SELECT smpc.exchange($1)"; a literal instead of $1 for tools and
+ * tests), outside a transaction block?  A member's audit record commits
+ * with the call; a surrounding transaction block, a second statement in
+ * the same query string, or another expression in the same statement could
+ * roll it back after the member answered, and the peer would have erased
+ * the member's record of the session.
+ */
+static bool
+CalledAlone(void)
+{
+	const char *p = debug_query_string;
+
+	if (IsTransactionBlock() || p == NULL)
+		return false;
+#define SKIP_SPACE() while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') p++
+#define EXPECT(word) \
+	do { \
+		SKIP_SPACE(); \
+		if (pg_strncasecmp(p, (word), strlen(word)) != 0) \
+			return false; \
+		p += strlen(word); \
+	} while (0)
+	EXPECT("select");
+	if (*p != ' ' && *p != '\t' && *p != '\n' && *p != '\r')
+		return false;
+	EXPECT("smpc.exchange");
+	EXPECT("(");
+	SKIP_SPACE();
+	if (p[0] == '$' && p[1] == '1')
+		p += 2;
+	else if (*p == '\'')
+	{
+		/* one string literal, no quotes inside, optionally cast to bytea */
+		p = strchr(p + 1, '\'');
+		if (p == NULL)
+			return false;
+		p++;
+		SKIP_SPACE();
+		if (p[0] == ':' && p[1] == ':')
+			EXPECT("::bytea");
+	}
+	else
+		return false;
+	EXPECT(")");
+	SKIP_SPACE();
+	if (*p == ';')
+		p++;
+	SKIP_SPACE();
+	return *p == '\0';
+#undef SKIP_SPACE
+#undef EXPECT
+}
+
+/*
  * smpc.exchange(request bytea) RETURNS bytea
  *		Verify a request from another node and answer it.
  */
@@ -282,6 +339,12 @@ smpc_exchange(PG_FUNCTION_ARGS)
 	int			rc;
 
 	WatchClient();
+	if (!CalledAlone())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("smpc.exchange must be called on its own, outside a transaction block"),
+				 errdetail("A member's audit record commits with the call; a surrounding transaction or statement could roll it back."),
+				 errhint("Send exactly SELECT smpc.exchange($1) in autocommit mode, as querying nodes do.")));
 	if (len > (size_t) smpc_max_message_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

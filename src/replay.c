@@ -10,6 +10,14 @@
  * timestamp anyway, so entries expire after that window.  The table has a
  * fixed capacity (smpc.replay_cache_size); when it is full of live entries,
  * new requests are refused rather than old ones forgotten.
+ *
+ * Only requests that start something are remembered: PREPARE (a session),
+ * PING and DESCRIBE.  The later rounds of a session are bound to the one
+ * backend holding that session, which accepts each of them once, in order,
+ * from the session's querying node; a replay of one finds no session or a
+ * session past that round (session.c).  So one entry per session suffices,
+ * and a member sustains smpc.replay_cache_size / smpc.max_clock_skew
+ * sessions per second (65536 / 60 s, about 1000, by default).
  */
 #include "postgres.h"
 
@@ -41,8 +49,8 @@ typedef struct ReplayShared
 	int			active_sessions;	/* member sessions in progress (under lock) */
 } ReplayShared;
 
-int			smpc_replay_cache_size = 16384;
-int			smpc_max_clock_skew_ms = 300 * 1000;
+int			smpc_replay_cache_size = 65536;
+int			smpc_max_clock_skew_ms = 60 * 1000;
 
 static ReplayShared *replay_shared = NULL;
 static bool HoldsSessionSlot = false;
@@ -113,14 +121,14 @@ smpc_replay_init(void)
 								"Number of recent requests a member remembers to refuse replays.",
 								NULL,
 								&smpc_replay_cache_size,
-								16384, 128, 16 * 1024 * 1024,
+								65536, 128, 16 * 1024 * 1024,
 								PGC_POSTMASTER, 0,
 								NULL, NULL, NULL);
 	DefineCustomIntVariable("smpc.max_clock_skew",
 							"How far a request's timestamp may differ from this node's clock.",
 							"Requests older or newer than this are refused as stale.",
 							&smpc_max_clock_skew_ms,
-							300 * 1000, 1000, 24 * 3600 * 1000,
+							60 * 1000, 1000, 24 * 3600 * 1000,
 							PGC_SIGHUP, GUC_UNIT_MS,
 							NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
@@ -148,7 +156,8 @@ smpc_now_ms(void)
 /*
  * smpc_replay_check_and_remember
  *		Refuse (ERROR) a request whose timestamp is outside the clock-skew
- *		window or whose identity was accepted before; otherwise remember it.
+ *		window or, for a request that starts something (see the file
+ *		header), whose identity was accepted before; otherwise remember it.
  *		"sender" names the sender for messages.
  */
 void
@@ -159,6 +168,8 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 	crypto_generichash_state st;
 	ReplayEntry *entry;
 	bool		found;
+	bool		starts = m->type == SMPC_MSG_PREPARE || m->type == SMPC_MSG_PING ||
+		m->type == SMPC_MSG_DESCRIBE;
 
 	if (m->timestamp_ms < now - smpc_max_clock_skew_ms ||
 		m->timestamp_ms > now + smpc_max_clock_skew_ms)
@@ -169,6 +180,8 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 						   (long long) (m->timestamp_ms - now), smpc_max_clock_skew_ms),
 				 errhint("Synchronise the members' clocks, or raise smpc.max_clock_skew.")));
 
+	if (!starts)
+		return;
 	if (replay_hash == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

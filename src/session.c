@@ -42,6 +42,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/resowner.h"
+#include "utils/snapmgr.h"
 #include "utils/timeout.h"
 
 #include "encode.h"
@@ -811,9 +812,11 @@ MemberExit(int code, Datum arg)
 	}
 	AbortOutOfAnyTransaction();
 	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
 	Audit(Current->session_id, "incomplete",
 		  "the session ended before FINISH: the querying node's connection closed, "
 		  "the query was cancelled, or smpc.session_timeout passed", NULL, NIL);
+	PopActiveSnapshot();
 	CommitTransactionCommand();
 	DiscardSession();
 }
