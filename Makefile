@@ -5,6 +5,7 @@
 #   make test       install missing packages, build, install, run every suite
 #   make unit       build and run the unit tests of the pure-C core
 #   make fuzz       build and run the libFuzzer target (FUZZ_SECONDS=60)
+#   make fuzz-corpus  regenerate the committed seed corpus of the fuzz target
 #   make demo       three local organisations, joint queries checked against plaintext
 #   make bench      smpc against plaintext postgres_fdw on the same three instances
 #
@@ -61,7 +62,7 @@ UNIT_CFLAGS = -std=gnu11 -O1 -g -Wall -Wextra -Werror -Isrc/core -Itest/unit \
 test/unit/run_unit: $(UNIT_SRCS) $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/unit.h
 	$(CC) $(UNIT_CFLAGS) -o $@ $(UNIT_SRCS) $(CORE_SRCS) -lsodium -lcrypto
 
-.PHONY: unit fuzz test bench demo
+.PHONY: unit fuzz fuzz-corpus test bench demo
 
 unit: test/unit/run_unit
 	test/unit/run_unit
@@ -80,6 +81,13 @@ fuzz: test/fuzz/fuzz_codec
 	mkdir -p test/fuzz/findings
 	test/fuzz/fuzz_codec -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 		-artifact_prefix=test/fuzz/findings/ test/fuzz/findings test/fuzz/corpus
+
+# Envelopes get fresh nonces, so regenerated seeds differ bytewise; commit
+# the corpus after running this.
+fuzz-corpus: test/fuzz/make_corpus
+	rm -rf test/fuzz/corpus
+	mkdir -p test/fuzz/corpus
+	test/fuzz/make_corpus test/fuzz/corpus
 
 # The one command: see test/run.sh for what it does.
 test:

@@ -13,12 +13,22 @@
  * failed decode must leave its outputs zeroed.  A violated property calls
  * abort().
  *
- * Build:
+ * Three selectors drive a model of the member's request handling (what
+ * smpc.exchange does with its argument, src/member.c and src/session.c, as
+ * far as it lies in src/core): the input as the whole request; the input
+ * as a payload the harness signs with a fixture key, so the fuzzer's bytes
+ * reach the body decoders behind the signature check; and edits of valid
+ * signed fixture requests, none of which may verify.
+ *
+ * Build and run: `make fuzz` (FUZZ_SECONDS=60), or by hand
  *	clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core \
  *		test/fuzz/fuzz_codec.c <every src/core .c file> -lsodium -lcrypto \
  *		-o fuzz_codec
  *	./fuzz_codec -max_total_time=60 test/fuzz/corpus
+ * With FUZZ_TRACE set in the environment, each member outcome is printed
+ * (e.g. `FUZZ_TRACE=1 ./fuzz_codec -runs=0 test/fuzz/corpus`).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <sodium.h>
 
@@ -26,6 +36,7 @@
 #include "messages.h"
 #include "protocol.h"
 #include "encode.h"
+#include "shamir.h"
 
 #define FUZZ_MAX_MESSAGE ((size_t) 1 << 20)
 #define FUZZ_MAX_ITEMS 64
@@ -198,6 +209,30 @@ fuzz_key_list(const uint8_t *in, size_t len)
 	require(all_zero(&k, sizeof(k)));
 }
 
+/* What protocol.h promises of an accepted PREPARE body read from in. */
+static void
+check_prepare(const smpc_prepare *p, const uint8_t *in, size_t len,
+			  uint32_t max_groups)
+{
+	require(p->nparties >= 2 && p->nparties <= SMPC_MAX_PARTIES);
+	require(p->threshold < p->nparties);
+	require(p->parties >= in && p->parties + (size_t) p->nparties * SMPC_SIGN_PK_BYTES <= in + len);
+	for (size_t i = 1; i < p->nparties; i++)
+		for (size_t j = 0; j < i; j++)
+			require(memcmp(p->parties + i * 32, p->parties + j * 32, 32) != 0);
+	require(p->dataset.len > 0 && p->dataset.len <= SMPC_MAX_NAME_LEN);
+	require(p->sql.len > 0 && p->sql.len <= SMPC_MAX_SQL_LEN);
+	require(p->nvalues >= 1 && p->nvalues <= SMPC_MAX_VALUES && p->values != NULL);
+	for (size_t i = 0; i < p->nvalues; i++)
+	{
+		require(p->values[i].kind >= SMPC_VALUE_INT && p->values[i].kind <= SMPC_VALUE_FLOAT);
+		require(p->values[i].scale <= SMPC_ENC_MAX_SCALE);
+		require(p->values[i].kind != SMPC_VALUE_INT || p->values[i].scale == 0);
+	}
+	require(p->reveal_keys <= 1 && (!p->reveal_keys || p->groups.ngroups == 0));
+	check_key_list(&p->groups, max_groups);
+}
+
 static void
 fuzz_prepare(const uint8_t *in, size_t len)
 {
@@ -214,23 +249,7 @@ fuzz_prepare(const uint8_t *in, size_t len)
 		require(all_zero(&p, sizeof(p)));
 		return;
 	}
-	require(p.nparties >= 2 && p.nparties <= SMPC_MAX_PARTIES);
-	require(p.threshold < p.nparties);
-	require(p.parties >= in && p.parties + (size_t) p.nparties * SMPC_SIGN_PK_BYTES <= in + len);
-	for (size_t i = 1; i < p.nparties; i++)
-		for (size_t j = 0; j < i; j++)
-			require(memcmp(p.parties + i * 32, p.parties + j * 32, 32) != 0);
-	require(p.dataset.len > 0 && p.dataset.len <= SMPC_MAX_NAME_LEN);
-	require(p.sql.len > 0 && p.sql.len <= SMPC_MAX_SQL_LEN);
-	require(p.nvalues >= 1 && p.nvalues <= SMPC_MAX_VALUES && p.values != NULL);
-	for (size_t i = 0; i < p.nvalues; i++)
-	{
-		require(p.values[i].kind >= SMPC_VALUE_INT && p.values[i].kind <= SMPC_VALUE_FLOAT);
-		require(p.values[i].scale <= SMPC_ENC_MAX_SCALE);
-		require(p.values[i].kind != SMPC_VALUE_INT || p.values[i].scale == 0);
-	}
-	require(p.reveal_keys <= 1 && (!p.reveal_keys || p.groups.ngroups == 0));
-	check_key_list(&p.groups, FUZZ_MAX_GROUPS);
+	check_prepare(&p, in, len, FUZZ_MAX_GROUPS);
 
 	smpc_writer_init(&w, FUZZ_MAX_MESSAGE);
 	smpc_writer_put_prepare(&w, &p);
@@ -461,6 +480,650 @@ fuzz_signed_msg(const uint8_t *in, size_t len)
 	fuzz_request(m.type, m.payload, m.payload_len);
 }
 
+/* ------------------------------------------- the member's request handling */
+
+/*
+ * A model of what a member does with the bytes smpc.exchange receives, in
+ * the order src/member.c (smpc_exchange) and src/session.c (Dispatch and
+ * the round handlers) do it, as far as the work lies in src/core: the
+ * checks and calls are the member's, the catalog is the fixture's (see
+ * fuzz_fixtures.h).  Steps that need the server (replay cache, dataset,
+ * policy, local aggregate, group mapping) are left out; each round is
+ * handled as if the model session were waiting for exactly that round.
+ *
+ * member_request returns how far a request got.  Stages before M_VERIFIED
+ * refuse a request whose signature was not (or not yet) checked.
+ */
+typedef enum member_stage
+{
+	M_TOO_LARGE,				/* over smpc.max_message_size */
+	M_MALFORMED,				/* smpc_msg_decode_signed refused it */
+	M_VERSION,					/* ... for its protocol version */
+	M_NOT_REQUEST,				/* a RESPONSE or ERROR */
+	M_WRONG_RECIPIENT,			/* addressed to another key */
+	M_UNKNOWN_SENDER,			/* the sender's key is pinned nowhere */
+	M_BAD_SIGNATURE,			/* smpc_msg_verify refused it */
+	M_BAD_HEADER,				/* smpc_request_header_get refused the payload */
+	M_NO_FEDERATION,			/* names a federation the member lacks */
+	M_NO_SESSION,				/* a later round outside the model session */
+	M_BAD_BODY,					/* the body decoder or reader_finish refused it */
+	M_REFUSED,					/* decoded; a check of the round handler failed */
+	M_DONE,						/* handled as far as the core goes */
+	M_NSTAGES
+} member_stage;
+
+#define M_VERIFIED M_BAD_HEADER
+
+static const char *const member_stage_names[M_NSTAGES] = {
+	"too large", "malformed", "version", "not a request", "wrong recipient",
+	"unknown sender", "bad signature", "bad header", "no federation",
+	"no session", "bad body", "refused", "done"
+};
+
+static int	trace;				/* FUZZ_TRACE set: print each member outcome */
+
+static void
+trace_stage(const char *what, uint8_t type, member_stage stage)
+{
+	if (trace)
+		fprintf(stderr, "fuzz_codec: %s %s: %s\n", what, smpc_msg_type_name(type),
+				member_stage_names[stage]);
+}
+
+/* FindSenderServer: the identity whose key the member pins, or NULL. */
+static const smpc_identity *
+member_pinned(const uint8_t *sign_pk)
+{
+	if (sodium_memcmp(sign_pk, fx.signer.sign_pk, SMPC_SIGN_PK_BYTES) == 0)
+		return &fx.signer;
+	if (sodium_memcmp(sign_pk, fx.sender.sign_pk, SMPC_SIGN_PK_BYTES) == 0)
+		return &fx.sender;
+	return NULL;
+}
+
+/*
+ * A verified message must be exactly what its signer produces for the
+ * decoded fields: the encoding is canonical and Ed25519 signing is
+ * deterministic, so any other byte string that verifies would be a forgery
+ * or a malleable encoding.
+ */
+static void
+require_resigned(const smpc_signed_msg *m, const smpc_identity *signer,
+				 const uint8_t *in, size_t len)
+{
+	uint8_t    *enc = NULL;
+	size_t		enc_len = 0;
+
+	require(smpc_msg_encode_signed(m, signer, &enc, &enc_len) == SMPC_OK);
+	require(enc_len == len && memcmp(enc, in, len) == 0);
+	smpc_free(enc);
+}
+
+/* HandleDescribe: a string list of dataset names, then nothing. */
+static member_stage
+member_describe(smpc_reader *r)
+{
+	static smpc_str names[SMPC_MAX_DATASETS];
+	size_t		n;
+
+	if (smpc_reader_get_str_list(r, names, SMPC_MAX_DATASETS, SMPC_MAX_NAME_LEN, &n) != SMPC_OK ||
+		smpc_reader_finish(r) != SMPC_OK)
+		return M_BAD_BODY;
+	require(n <= SMPC_MAX_DATASETS);
+	for (size_t i = 0; i < n; i++)
+		require(names[i].len <= SMPC_MAX_NAME_LEN &&
+				memchr(names[i].ptr, 0, names[i].len) == NULL);
+	return M_DONE;
+}
+
+static int
+key_lists_equal(const smpc_key_list *a, const smpc_key_list *b)
+{
+	if (a->ngroups != b->ngroups || a->ncols != b->ncols)
+		return 0;
+	for (size_t i = 0; i < (size_t) a->ngroups * a->ncols; i++)
+		if (a->cells[i].isnull != b->cells[i].isnull ||
+			a->cells[i].value.len != b->cells[i].value.len ||
+			memcmp(a->cells[i].value.ptr, b->cells[i].value.ptr, a->cells[i].value.len) != 0)
+			return 0;
+	return 1;
+}
+
+/* HandlePrepare's checks of the participants, threshold and groups. */
+static member_stage
+prepare_checks(const smpc_prepare *p, const smpc_signed_msg *m)
+{
+	int			self = -1;
+
+	if (memcmp(p->parties, m->sender_pk, SMPC_SIGN_PK_BYTES) != 0)
+		return M_REFUSED;		/* the querying node must be party 0 */
+	for (int i = 1; i < p->nparties; i++)
+	{
+		const uint8_t *pk = p->parties + (size_t) i * SMPC_SIGN_PK_BYTES;
+
+		if (sodium_memcmp(pk, fx.recipient.sign_pk, SMPC_SIGN_PK_BYTES) == 0)
+			self = i;
+		else if (member_pinned(pk) == NULL)
+			return M_REFUSED;	/* not a member of the federation here */
+	}
+	if (self < 0 || p->nparties < FUZZ_MIN_MEMBERS ||
+		p->threshold < 1 || p->threshold < FUZZ_THRESHOLD)
+		return M_REFUSED;
+	if (!p->reveal_keys)
+	{
+		smpc_key_list domain = fuzz_group_keys();
+
+		/* the member's public group key domain, or a single group */
+		if (p->groups.ncols > 0 ? !key_lists_equal(&domain, &p->groups)
+			: p->groups.ngroups != 1)
+			return M_REFUSED;
+	}
+	return M_DONE;
+}
+
+static member_stage
+member_prepare(smpc_reader *r, const smpc_signed_msg *m, uint32_t max_groups)
+{
+	smpc_prepare p;
+	member_stage stage;
+
+	memset(&p, 0, sizeof(p));
+	if (smpc_reader_get_prepare(r, max_groups, &p) != SMPC_OK)
+	{
+		require(all_zero(&p, sizeof(p)));
+		return M_BAD_BODY;
+	}
+	require(smpc_reader_finish(r) == SMPC_OK);
+	check_prepare(&p, r->data, r->len, max_groups);
+	stage = prepare_checks(&p, m);
+	smpc_prepare_free(&p);
+	require(all_zero(&p, sizeof(p)));
+	return stage;
+}
+
+/* HandleShare: the key list, then ShareInOrder's check of its width. */
+static member_stage
+member_share(smpc_reader *r, uint32_t max_groups)
+{
+	smpc_key_list order;
+	member_stage stage;
+	int			rc;
+
+	memset(&order, 0, sizeof(order));
+	rc = smpc_reader_get_key_list(r, max_groups, &order);
+	if (rc != SMPC_OK)
+		require(all_zero(&order, sizeof(order)));
+	else
+		rc = smpc_reader_finish(r);
+	if (rc != SMPC_OK)
+		stage = M_BAD_BODY;
+	else
+	{
+		check_key_list(&order, max_groups);
+		stage = order.ncols == FUZZ_GROUP_COLS ? M_DONE : M_REFUSED;
+	}
+	smpc_key_list_free(&order);
+	return stage;
+}
+
+/*
+ * smpc_add_envelope: open what party `from` sealed for the member and add
+ * its FUZZ_NVALS shares to sums.  Returns 0 where the member raises an
+ * error.
+ */
+static int
+member_add_envelope(int from, const uint8_t *env, size_t env_len, smpc_fe *sums)
+{
+	smpc_envelope_ad ad;
+	smpc_fe		shares[FUZZ_NVALS];
+	uint8_t    *plain;
+	size_t		plen = 0;
+	size_t		n = 0;
+	int			rc;
+
+	if (env_len < SMPC_ENVELOPE_OVERHEAD)
+		return 0;
+	memset(&ad, 0, sizeof(ad));
+	memcpy(ad.session_id, fx.ad.session_id, SMPC_SESSION_ID_BYTES);
+	ad.round = FUZZ_SHARE_ROUND;
+	memcpy(ad.sender_pk, fx.party[from]->sign_pk, SMPC_SIGN_PK_BYTES);
+	memcpy(ad.recipient_pk, fx.recipient.sign_pk, SMPC_SIGN_PK_BYTES);
+	plain = malloc(env_len > 0 ? env_len : 1);
+	require(plain != NULL);
+	rc = smpc_envelope_open(&fx.recipient, fx.party[from]->kx_pk, &ad, env, env_len,
+							plain, env_len, &plen);
+	if (rc != SMPC_OK)
+	{
+		require(plen == 0 && (rc == SMPC_ERR_AUTH || rc == SMPC_ERR_TRUNCATED));
+		free(plain);
+		return 0;
+	}
+	require(plen == env_len - SMPC_ENVELOPE_OVERHEAD);
+	rc = smpc_fe_vector_decode(plain, plen, shares, FUZZ_NVALS, &n);
+	free(plain);
+	if (rc != SMPC_OK || n != FUZZ_NVALS)
+		return 0;
+	for (size_t i = 0; i < FUZZ_NVALS; i++)
+	{
+		require(shares[i] < SMPC_FIELD_P);
+		sums[i] = smpc_fe_add(sums[i], shares[i]);
+	}
+	return 1;
+}
+
+/* HandleCombine: one envelope from every other party, then a commitment. */
+static member_stage
+member_combine(smpc_reader *r)
+{
+	smpc_envelope_item items[SMPC_MAX_PARTIES];
+	int			seen[FUZZ_NPARTIES] = {0};
+	smpc_fe		sums[FUZZ_NVALS];
+	uint8_t		opening[SMPC_COMMIT_OPENING_BYTES];
+	uint8_t		commitment[SMPC_COMMIT_BYTES];
+	uint8_t    *value = NULL;
+	size_t		value_len = 0;
+	size_t		n;
+	int			rc;
+
+	rc = smpc_reader_get_envelope_list(r, items, SMPC_MAX_PARTIES, &n);
+	if (rc == SMPC_OK)
+		rc = smpc_reader_finish(r);
+	if (rc != SMPC_OK)
+		return M_BAD_BODY;
+	require(n <= SMPC_MAX_PARTIES);
+	if (n != FUZZ_NPARTIES - 1)
+		return M_REFUSED;
+	memcpy(sums, fx.party_sums[FUZZ_SELF], sizeof(sums));
+	for (size_t i = 0; i < n; i++)
+	{
+		int			from = -1;
+
+		require(items[i].env >= r->data && items[i].env + items[i].env_len <= r->data + r->len);
+		for (int j = 0; j < FUZZ_NPARTIES; j++)
+			if (j != FUZZ_SELF &&
+				memcmp(fx.party[j]->sign_pk, items[i].recipient_pk, SMPC_SIGN_PK_BYTES) == 0)
+				from = j;
+		if (from < 0 || seen[from])
+			return M_REFUSED;
+		seen[from] = 1;
+		if (!member_add_envelope(from, items[i].env, items[i].env_len, sums))
+			return M_REFUSED;
+	}
+	/* smpc_commit_sums */
+	require(smpc_commit_value(fx.ad.session_id, FUZZ_SELF, sums, FUZZ_NVALS,
+							  &value, &value_len) == SMPC_OK);
+	require(smpc_commit(value, value_len, opening, commitment) == SMPC_OK);
+	require(smpc_commit_verify(commitment, opening, value, value_len) == SMPC_OK);
+	smpc_free(value);
+	return M_DONE;
+}
+
+/* HandleReveal: every party's commitment, the member's own among them. */
+static member_stage
+member_reveal(smpc_reader *r)
+{
+	smpc_party_opening p[SMPC_MAX_PARTIES];
+	size_t		n;
+	int			rc;
+
+	memset(p, 0, sizeof(p));
+	rc = smpc_reader_get_commitments(r, p, SMPC_MAX_PARTIES, &n);
+	if (rc == SMPC_OK)
+		rc = smpc_reader_finish(r);
+	if (rc != SMPC_OK)
+		return M_BAD_BODY;
+	require(n <= SMPC_MAX_PARTIES);
+	for (size_t i = 0; i < n; i++)
+		require(p[i].present <= 1 && p[i].sums == NULL);
+	if (n != FUZZ_NPARTIES)
+		return M_REFUSED;
+	if (!p[FUZZ_SELF].present ||
+		sodium_memcmp(p[FUZZ_SELF].commitment, fx.commitments[FUZZ_SELF],
+					  SMPC_COMMIT_BYTES) != 0)
+		return M_REFUSED;
+	return M_DONE;
+}
+
+/*
+ * HandleFinish: every party's opening; each present one must open that
+ * party's commitment (smpc_verify_opening), then smpc_reconstruct.  The
+ * commitments bind the fixture share-sums, so whatever passes must
+ * reconstruct the fixture secrets.
+ */
+static member_stage
+member_finish_checks(smpc_party_opening *p)
+{
+	uint32_t	xs[FUZZ_NPARTIES];
+	smpc_fe		points[FUZZ_NPARTIES * FUZZ_NVALS];
+	smpc_fe		secrets[FUZZ_NVALS];
+	int			k = 0;
+	int			bad = -1;
+	int			rc;
+
+	for (int i = 0; i < FUZZ_NPARTIES; i++)
+	{
+		uint8_t    *value = NULL;
+		size_t		value_len = 0;
+
+		if (!p[i].present)
+			continue;
+		if (p[i].nsums != FUZZ_NVALS)
+			return M_REFUSED;
+		require(p[i].sums != NULL);
+		require(smpc_commit_value(fx.ad.session_id, (uint16_t) i, p[i].sums, FUZZ_NVALS,
+								  &value, &value_len) == SMPC_OK);
+		rc = smpc_commit_verify(fx.commitments[i], p[i].opening, value, value_len);
+		smpc_free(value);
+		if (rc != SMPC_OK)
+		{
+			require(rc == SMPC_ERR_AUTH);
+			return M_REFUSED;
+		}
+		require(memcmp(p[i].sums, fx.party_sums[i], sizeof(fx.party_sums[i])) == 0);
+		xs[k] = (uint32_t) i + 1;
+		memcpy(points + (size_t) k * FUZZ_NVALS, p[i].sums, sizeof(smpc_fe) * FUZZ_NVALS);
+		k++;
+	}
+	if (k < FUZZ_THRESHOLD + 1)
+		return M_REFUSED;
+	if (k > FUZZ_THRESHOLD + 1)
+		require(smpc_shamir_check(xs, points, k, FUZZ_NVALS, FUZZ_THRESHOLD, &bad) == SMPC_OK &&
+				bad == -1);
+	require(smpc_shamir_reconstruct(xs, points, FUZZ_THRESHOLD + 1, FUZZ_NVALS,
+									secrets) == SMPC_OK);
+	require(memcmp(secrets, fx.secrets, sizeof(secrets)) == 0);
+	return M_DONE;
+}
+
+static member_stage
+member_finish(smpc_reader *r)
+{
+	smpc_party_opening p[SMPC_MAX_PARTIES];
+	member_stage stage;
+	size_t		n;
+	int			rc;
+
+	memset(p, 0, sizeof(p));
+	rc = smpc_reader_get_openings(r, p, SMPC_MAX_PARTIES, FUZZ_NVALS, &n);
+	if (rc != SMPC_OK)
+		require(n == 0 && all_zero(p, sizeof(p)));
+	else
+		rc = smpc_reader_finish(r);
+	if (rc != SMPC_OK)
+	{
+		smpc_party_openings_free(p, SMPC_MAX_PARTIES);
+		return M_BAD_BODY;
+	}
+	require(n <= SMPC_MAX_PARTIES);
+	for (size_t i = 0; i < n; i++)
+		require(p[i].present ? p[i].nsums <= FUZZ_NVALS : p[i].sums == NULL);
+	if (n != FUZZ_NPARTIES || !p[FUZZ_SELF].present)
+		stage = M_REFUSED;
+	else
+		stage = member_finish_checks(p);
+	smpc_party_openings_free(p, n);
+	require(all_zero(p, sizeof(p)));
+	return stage;
+}
+
+/* smpc_exchange, then the handler of the message type. */
+static member_stage
+member_request(const uint8_t *data, size_t len, uint32_t max_groups, uint8_t *type)
+{
+	smpc_signed_msg m;
+	const smpc_identity *sender;
+	smpc_request_header h;
+	smpc_reader body;
+	int			rc;
+
+	*type = 0;
+	if (len > FUZZ_MEMBER_MAX_MESSAGE)
+		return M_TOO_LARGE;
+	rc = smpc_msg_decode_signed(data, len, FUZZ_MEMBER_MAX_MESSAGE, &m);
+	if (rc != SMPC_OK)
+	{
+		require(m.signed_part == NULL && m.payload == NULL && m.type == 0);
+		return rc == SMPC_ERR_VERSION ? M_VERSION : M_MALFORMED;
+	}
+	*type = m.type;
+	if (m.type == SMPC_MSG_RESPONSE || m.type == SMPC_MSG_ERROR)
+		return M_NOT_REQUEST;
+	if (sodium_memcmp(m.recipient_pk, fx.recipient.sign_pk, SMPC_SIGN_PK_BYTES) != 0)
+		return M_WRONG_RECIPIENT;
+	if ((sender = member_pinned(m.sender_pk)) == NULL)
+		return M_UNKNOWN_SENDER;
+	if ((rc = smpc_msg_verify(&m, sender->sign_pk)) != SMPC_OK)
+	{
+		require(rc == SMPC_ERR_AUTH);
+		return M_BAD_SIGNATURE;
+	}
+	require_resigned(&m, sender, data, len);
+
+	smpc_reader_init(&body, m.payload, m.payload_len);
+	if (smpc_request_header_get(&body, &h) != SMPC_OK)
+		return M_BAD_HEADER;
+	require(h.federation.len > 0 && h.federation.len <= SMPC_MAX_NAME_LEN &&
+			h.initiator_role.len <= SMPC_MAX_ROLE_LEN);
+	if (h.federation.len != strlen(FUZZ_FEDERATION) ||
+		memcmp(h.federation.ptr, FUZZ_FEDERATION, h.federation.len) != 0)
+		return M_NO_FEDERATION;
+
+	switch (m.type)
+	{
+		case SMPC_MSG_PING:
+			return smpc_reader_finish(&body) == SMPC_OK ? M_DONE : M_BAD_BODY;
+		case SMPC_MSG_DESCRIBE:
+			return member_describe(&body);
+		case SMPC_MSG_PREPARE:
+			return member_prepare(&body, &m, max_groups);
+	}
+	/* Dispatch: later rounds belong to the session the querying node began */
+	if (memcmp(m.session_id, fx.ad.session_id, SMPC_SESSION_ID_BYTES) != 0 ||
+		sodium_memcmp(fx.party[0]->sign_pk, m.sender_pk, SMPC_SIGN_PK_BYTES) != 0)
+		return M_NO_SESSION;
+	switch (m.type)
+	{
+		case SMPC_MSG_SHARE:
+			return member_share(&body, max_groups);
+		case SMPC_MSG_COMBINE:
+			return member_combine(&body);
+		case SMPC_MSG_REVEAL:
+			return member_reveal(&body);
+		case SMPC_MSG_FINISH:
+			return member_finish(&body);
+	}
+	abort();					/* smpc_msg_decode_signed accepts no other type */
+}
+
+/* FUZZ_MEMBER: the input is the request smpc.exchange receives. */
+static void
+fuzz_member(const uint8_t *in, size_t len)
+{
+	uint8_t		type;
+	member_stage stage = member_request(in, len, FUZZ_MEMBER_MAX_GROUPS, &type);
+
+	trace_stage("member", type, stage);
+}
+
+/*
+ * FUZZ_MEMBER_SIGNED: the input is a type index, a control byte and the
+ * payload, which the harness signs (fuzz_fixtures.h) so that the fuzzer's
+ * bytes reach the handlers behind the signature check.  How far a request
+ * gets before its payload is looked at follows from the control byte.
+ */
+static void
+fuzz_member_signed(const uint8_t *in, size_t len)
+{
+	uint8_t		type,
+				ctl,
+				got;
+	const smpc_identity *signer;
+	const uint8_t *recipient_pk;
+	uint8_t		session_id[SMPC_SESSION_ID_BYTES];
+	uint8_t    *msg = NULL;
+	size_t		msg_len = 0;
+	member_stage stage;
+	int			later_round,
+				no_session;
+
+	if (len < 2)
+		return;
+	type = fuzz_member_types[in[0] % FUZZ_NMEMBER_TYPES];
+	ctl = in[1];
+	signer = (ctl & FUZZ_CTL_SIGNER_MASK) == 1 ? &fx.sender
+		: (ctl & FUZZ_CTL_SIGNER_MASK) == 2 ? &fx.stranger : &fx.signer;
+	recipient_pk = ctl & FUZZ_CTL_MISADDRESSED ? fx.sender.sign_pk : fx.recipient.sign_pk;
+	memcpy(session_id, fx.ad.session_id, SMPC_SESSION_ID_BYTES);
+	if (ctl & FUZZ_CTL_OTHER_SESSION)
+		session_id[0] ^= 0xFF;
+	require(fuzz_sign(signer, recipient_pk, session_id, type, in + 2, len - 2,
+					  &msg, &msg_len) == SMPC_OK);
+	stage = member_request(msg, msg_len,
+						   fuzz_max_groups[(ctl >> FUZZ_CTL_GROUPS_SHIFT) & 3], &got);
+	trace_stage("signed", type, stage);
+	require(got == type);
+
+	later_round = type >= SMPC_MSG_SHARE && type <= SMPC_MSG_FINISH;
+	no_session = later_round && (signer != &fx.signer || (ctl & FUZZ_CTL_OTHER_SESSION));
+	if (type == SMPC_MSG_RESPONSE || type == SMPC_MSG_ERROR)
+		require(stage == M_NOT_REQUEST);
+	else if (ctl & FUZZ_CTL_MISADDRESSED)
+		require(stage == M_WRONG_RECIPIENT);
+	else if (signer == &fx.stranger)
+		require(stage == M_UNKNOWN_SENDER);
+	else
+	{
+		/* signed by a pinned key: the signature is good */
+		require(stage >= M_VERIFIED);
+		if (stage >= M_NO_SESSION)
+			require((stage == M_NO_SESSION) == no_session);
+	}
+	smpc_free(msg);
+}
+
+/*
+ * FUZZ_MEMBER_TAMPER: a valid fixture request (first byte picks it), then
+ * edits of 4 bytes each: kind, position (u16), value.  Unchanged, the
+ * request must be handled to the end; changed in any way, no fixture key
+ * may verify it; with only the version field changed, decoding must say
+ * so (the member's "unsupported protocol version" error).
+ */
+#define FUZZ_TAMPER_MAX_EDITS 8
+
+static uint8_t *tamper_msg[FUZZ_NMEMBER_MSGS];
+static size_t tamper_len[FUZZ_NMEMBER_MSGS];
+
+static void
+fuzz_member_tamper(const uint8_t *in, size_t len)
+{
+	const smpc_identity *keys[4] = {&fx.signer, &fx.sender, &fx.recipient, &fx.stranger};
+	int			which;
+	const uint8_t *orig;
+	size_t		olen;
+	uint8_t    *buf;
+	size_t		blen;
+	size_t		nedits;
+	uint8_t		type;
+	member_stage stage;
+	smpc_signed_msg m;
+	int			rc;
+
+	if (len < 1)
+		return;
+	which = in[0] % FUZZ_NMEMBER_MSGS;
+	orig = tamper_msg[which];
+	olen = tamper_len[which];
+	buf = malloc(olen + FUZZ_TAMPER_MAX_EDITS);
+	require(buf != NULL);
+	memcpy(buf, orig, olen);
+	blen = olen;
+	nedits = (len - 1) / 4;
+	if (nedits > FUZZ_TAMPER_MAX_EDITS)
+		nedits = FUZZ_TAMPER_MAX_EDITS;
+	for (size_t e = 0; e < nedits; e++)
+	{
+		const uint8_t *ed = in + 1 + 4 * e;
+		size_t		pos = (size_t) ed[1] | ((size_t) ed[2] << 8);
+		uint8_t		val = ed[3];
+
+		switch (ed[0] % 6)
+		{
+			case 0:				/* flip one bit */
+				if (blen > 0)
+					buf[pos % blen] ^= (uint8_t) (1 << (val & 7));
+				break;
+			case 1:				/* overwrite one byte */
+				if (blen > 0)
+					buf[pos % blen] = val;
+				break;
+			case 2:				/* truncate */
+				blen = pos % (blen + 1);
+				break;
+			case 3:				/* set the version field (u16 at offset 4) */
+				if (blen >= 6)
+				{
+					buf[4] = val;
+					buf[5] = ed[1];
+				}
+				break;
+			case 4:				/* insert one byte (at the end: append) */
+				pos %= blen + 1;
+				memmove(buf + pos + 1, buf + pos, blen - pos);
+				buf[pos] = val;
+				blen++;
+				break;
+			case 5:				/* delete one byte */
+				if (blen > 0)
+				{
+					pos %= blen;
+					memmove(buf + pos, buf + pos + 1, blen - pos - 1);
+					blen--;
+				}
+				break;
+		}
+	}
+
+	stage = member_request(buf, blen, FUZZ_MEMBER_MAX_GROUPS, &type);
+	trace_stage("tampered", fuzz_member_msgs[which].type, stage);
+	if (blen == olen && memcmp(buf, orig, olen) == 0)
+		require(stage == M_DONE);
+	else
+	{
+		int			version_only = blen == olen;
+
+		require(stage < M_VERIFIED);
+		rc = smpc_msg_decode_signed(buf, blen, FUZZ_MEMBER_MAX_MESSAGE, &m);
+		if (rc == SMPC_OK)
+			for (int k = 0; k < 4; k++)
+				require(smpc_msg_verify(&m, keys[k]->sign_pk) != SMPC_OK);
+		for (size_t i = 0; version_only && i < olen; i++)
+			if (buf[i] != orig[i] && i != 4 && i != 5)
+				version_only = 0;
+		if (version_only)
+			require(rc == SMPC_ERR_VERSION && stage == M_VERSION);
+	}
+	free(buf);
+}
+
+/* Build the fixture requests; each must be handled to the end. */
+static void
+member_init(void)
+{
+	trace = getenv("FUZZ_TRACE") != NULL;
+	for (int i = 0; i < FUZZ_NMEMBER_MSGS; i++)
+	{
+		uint8_t    *payload = NULL;
+		size_t		payload_len = 0;
+		uint8_t		type;
+
+		require(fuzz_member_message(&fx, i, &payload, &payload_len,
+									&tamper_msg[i], &tamper_len[i]) == SMPC_OK);
+		smpc_free(payload);
+		require(member_request(tamper_msg[i], tamper_len[i], FUZZ_MEMBER_MAX_GROUPS,
+							   &type) == M_DONE);
+	}
+}
+
 static void
 fuzz_pubkey_text(const uint8_t *in, size_t len)
 {
@@ -538,6 +1201,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		require(sodium_init() >= 0);
 		require(fuzz_fixtures_init(&fx) == SMPC_OK);
+		member_init();
 		initialized = 1;
 	}
 	if (size == 0)
@@ -588,6 +1252,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case FUZZ_OPENINGS:
 			fuzz_openings(in, len);
+			break;
+		case FUZZ_MEMBER:
+			fuzz_member(in, len);
+			break;
+		case FUZZ_MEMBER_SIGNED:
+			fuzz_member_signed(in, len);
+			break;
+		case FUZZ_MEMBER_TAMPER:
+			fuzz_member_tamper(in, len);
 			break;
 	}
 	return 0;

@@ -5,12 +5,11 @@
  *		sealed with the fixed fuzz identities so the fuzzer starts from
  *		inputs that get past authentication.
  *
- * Build and run (from the repository root):
- *	cc -std=gnu11 -Isrc/core test/fuzz/make_corpus.c <every src/core .c file> \
- *		-lsodium -lcrypto -o /tmp/make_corpus && /tmp/make_corpus test/fuzz/corpus
- * Envelopes use fresh random nonces, so regenerated files differ bytewise;
- * to add seeds without churning the committed ones, generate into an empty
- * directory and copy only the new files.
+ * Build and run from the repository root with `make fuzz-corpus`, which
+ * replaces test/fuzz/corpus.  Envelopes use fresh random nonces, so
+ * regenerated files differ bytewise; to add seeds without churning the
+ * committed ones, run test/fuzz/make_corpus into an empty directory and
+ * copy only the new files.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -107,18 +106,13 @@ emit_request(const fuzz_fixtures *fx, const char *name, uint8_t type,
 static void
 emit_protocol(const fuzz_fixtures *fx, const uint8_t *env, size_t env_len)
 {
-	static const smpc_key_cell cells[6] = {
-		{0, {"north", 5}}, {1, {"", 0}},
-		{0, {"", 0}}, {0, {"2024", 4}},
-		{0, {"s\xc3\xbc" "d", 4}}, {0, {"2025", 4}},
-	};
 	static const smpc_value_spec values[3] = {
 		{SMPC_VALUE_INT, 0}, {SMPC_VALUE_DECIMAL, 2}, {SMPC_VALUE_FLOAT, 6}
 	};
 	const smpc_fe sums_a[4] = {0, 1, SMPC_FIELD_P - 1, SMPC_FIELD_HALF};
 	const smpc_fe sums_b[2] = {42, 7};
 	uint8_t		parties[3 * SMPC_SIGN_PK_BYTES];
-	smpc_key_list keys = {3, 2, (smpc_key_cell *) cells};
+	smpc_key_list keys = fuzz_group_keys();
 	smpc_prepare prep;
 	smpc_party_opening po[4];
 	smpc_writer w;
@@ -221,6 +215,140 @@ emit_protocol(const fuzz_fixtures *fx, const uint8_t *env, size_t env_len)
 	smpc_free(buf);
 }
 
+/* Index of type in fuzz_member_types. */
+static uint8_t
+type_index(uint8_t type)
+{
+	for (int i = 0; i < FUZZ_NMEMBER_TYPES; i++)
+		if (fuzz_member_types[i] == type)
+			return (uint8_t) i;
+	fprintf(stderr, "make_corpus: no type index for %u\n", type);
+	exit(1);
+}
+
+/*
+ * Seeds for the member selectors: every fixture request whole (FUZZ_MEMBER),
+ * as type, control and payload (FUZZ_MEMBER_SIGNED, also with each control
+ * bit set once), and as the tamper selector's index, unedited and (PREPARE,
+ * COMBINE, FINISH) with one edit of each kind.
+ */
+static void
+emit_member(const fuzz_fixtures *fx)
+{
+	static const uint8_t ctls[] = {
+		FUZZ_CTL_MISADDRESSED, FUZZ_CTL_OTHER_SESSION, 1, 2,
+		1 << FUZZ_CTL_GROUPS_SHIFT, 2 << FUZZ_CTL_GROUPS_SHIFT
+	};
+	char		name[128];
+
+	for (int i = 0; i < FUZZ_NMEMBER_MSGS; i++)
+	{
+		uint8_t    *payload,
+				   *msg,
+				   *buf;
+		size_t		payload_len,
+					msg_len;
+		uint8_t		type = fuzz_member_msgs[i].type;
+
+		check(fuzz_member_message(fx, i, &payload, &payload_len, &msg, &msg_len),
+			  fuzz_member_msgs[i].name);
+		snprintf(name, sizeof(name), "member_%s", fuzz_member_msgs[i].name);
+		emit(name, FUZZ_MEMBER, msg, msg_len);
+
+		buf = malloc(payload_len + 2);
+		if (buf == NULL)
+			exit(1);
+		buf[0] = type_index(type);
+		buf[1] = fuzz_member_msgs[i].by_sender ? 1 : 0;
+		memcpy(buf + 2, payload, payload_len);
+		snprintf(name, sizeof(name), "member_signed_%s", fuzz_member_msgs[i].name);
+		emit(name, FUZZ_MEMBER_SIGNED, buf, payload_len + 2);
+		/* the control bits, on the SHARE request (a later round) */
+		if (type == SMPC_MSG_SHARE)
+			for (size_t c = 0; c < sizeof(ctls); c++)
+			{
+				buf[1] = ctls[c];
+				snprintf(name, sizeof(name), "member_signed_%s_ctl%02x",
+						 fuzz_member_msgs[i].name, ctls[c]);
+				emit(name, FUZZ_MEMBER_SIGNED, buf, payload_len + 2);
+			}
+		/* a response is not a request */
+		if (type == SMPC_MSG_PING && !fuzz_member_msgs[i].by_sender)
+		{
+			buf[0] = type_index(SMPC_MSG_RESPONSE);
+			buf[1] = 0;
+			emit("member_signed_response", FUZZ_MEMBER_SIGNED, buf, payload_len + 2);
+		}
+		free(buf);
+
+		{
+			/* kind, position (u16 LE), value; positions within the message */
+			const uint8_t edits[][4] = {
+				{0, (uint8_t) (msg_len - 1), (uint8_t) ((msg_len - 1) >> 8), 3},	/* signature bit */
+				{1, 10, 0, 0xEE},	/* a session id byte */
+				{2, (uint8_t) (msg_len - 1), (uint8_t) ((msg_len - 1) >> 8), 0},	/* truncate */
+				{3, 0, 0, 2},	/* version 2 */
+				{4, (uint8_t) msg_len, (uint8_t) (msg_len >> 8), 0},	/* append */
+				{5, 100, 0, 0},	/* delete a byte */
+			};
+			uint8_t		t[5];
+
+			t[0] = (uint8_t) i;
+			snprintf(name, sizeof(name), "member_tamper_%s", fuzz_member_msgs[i].name);
+			emit(name, FUZZ_MEMBER_TAMPER, t, 1);
+			for (size_t e = 0; i % 2 == 0 && i < 6 && e < sizeof(edits) / sizeof(edits[0]); e++)
+			{
+				memcpy(t + 1, edits[e], 4);
+				snprintf(name, sizeof(name), "member_tamper_%s_edit%zu",
+						 fuzz_member_msgs[i].name, e);
+				emit(name, FUZZ_MEMBER_TAMPER, t, 5);
+			}
+		}
+		smpc_free(payload);
+		smpc_free(msg);
+	}
+}
+
+/*
+ * Seeds of requests the member refuses after opening them, which the
+ * fuzzer cannot reach by itself (it cannot seal envelopes): a COMBINE whose
+ * envelope from party 2 holds one share too few or too many, and a FINISH
+ * where party 0 opens one share-sum too many.
+ */
+static void
+emit_member_refused(const fuzz_fixtures *fx)
+{
+	static const struct
+	{
+		const char *name;
+		uint8_t		type;
+		int			variant;
+	}			refused[] = {
+		{"member_signed_combine_short", SMPC_MSG_COMBINE, 1},
+		{"member_signed_combine_long", SMPC_MSG_COMBINE, 2},
+		{"member_signed_finish_long", SMPC_MSG_FINISH, 2},
+	};
+
+	for (size_t i = 0; i < sizeof(refused) / sizeof(refused[0]); i++)
+	{
+		uint8_t    *payload,
+				   *buf;
+		size_t		payload_len;
+
+		check(fuzz_member_payload(fx, refused[i].type, refused[i].variant,
+								  &payload, &payload_len), refused[i].name);
+		buf = malloc(payload_len + 2);
+		if (buf == NULL)
+			exit(1);
+		buf[0] = type_index(refused[i].type);
+		buf[1] = 0;
+		memcpy(buf + 2, payload, payload_len);
+		emit(refused[i].name, FUZZ_MEMBER_SIGNED, buf, payload_len + 2);
+		free(buf);
+		smpc_free(payload);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -311,6 +439,8 @@ main(int argc, char **argv)
 	}
 
 	emit_protocol(&fx, env, env_len);
+	emit_member(&fx);
+	emit_member_refused(&fx);
 
 	smpc_free(envlist);
 	smpc_free(fevec);
