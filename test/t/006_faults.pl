@@ -90,19 +90,15 @@ sub audit_count
 		"SELECT count(*) FROM smpc.audit_log WHERE outcome = '$outcome'");
 }
 
-# a member's backends serving other nodes
-sub peer_backends
-{
-	my ($n) = @_;
-	return $n->safe_psql('postgres',
-		"SELECT count(*) FROM pg_stat_activity WHERE usename = 'smpc_peer'");
-}
-
+# No member backend is left over from the case: at most the one idle
+# connection that alpha's test session caches per member, nothing busy,
+# stopped or hung.
 sub no_peer_backends
 {
 	my ($n, $what) = @_;
-	ok($n->poll_query_until('postgres',
-			"SELECT count(*) = 0 FROM pg_stat_activity WHERE usename = 'smpc_peer'"),
+	ok($n->poll_query_until('postgres', q{
+			SELECT count(*) <= 1 AND count(*) FILTER (WHERE state <> 'idle') = 0
+			  FROM pg_stat_activity WHERE usename = 'smpc_peer'}),
 		"$what: no backend left serving the session on " . $n->name);
 }
 
