@@ -24,7 +24,7 @@ use SmpcNode;
 my $TIMEOUT_MS = 3000;
 my @names = qw(alpha beta gamma);
 my @nodes = start_members(3, names => \@names,
-	conf => "shared_preload_libraries = 'smpc, smpc_fault'\n");
+	conf => "shared_preload_libraries = 'smpc, smpc_fault'\nrestart_after_crash = on\n");
 my %node = map { $names[$_] => $nodes[$_] } 0 .. 2;
 my ($alpha, $beta, $gamma) = @nodes;
 
