@@ -250,7 +250,7 @@ for my $round (qw(prepare share combine reveal finish))
 	my ($out, $err) = run_case($Q_PLAIN);
 	like($err, qr/ERROR:  too few parties remain to finish the joint query: 1 of the 2 needed/,
 		'two members drop: the query fails');
-	like($err, qr/DETAIL:  .*member "beta": connection lost.*member "gamma": connection lost|DETAIL:  .*member "gamma": connection lost.*member "beta": connection lost/,
+	like($err, qr/DETAIL:  .*member "beta": connection lost.*member "gamma": connection lost|DETAIL:  .*member "gamma": connection lost.*member "beta": connection lost/s,
 		'two members drop: the error names both');
 	set_fault($_, '') for $beta, $gamma;
 	no_peer_backends($_, 'two members drop') for $beta, $gamma;
@@ -375,13 +375,21 @@ for my $round (qw(prepare share combine reveal finish))
 # smpc.exchange runs only as a statement of its own, so that no caller can
 # roll back the member's audit record after it answered
 for my $sql ("BEGIN; SELECT smpc.exchange('\\xdeadbeef'); ROLLBACK;",
-	"SELECT smpc.exchange('\\xdeadbeef'), 1/0",
-	"SELECT smpc.exchange('\\xdeadbeef'); SELECT 1/0",
+	"SELECT smpc.exchange('\\xdeadbeef'), 1",
+	"SELECT smpc.exchange('\\xdeadbeef') UNION ALL SELECT '\\x00'",
 	"SELECT x FROM smpc.exchange('\\xdeadbeef') x")
 {
 	my ($rc, $o, $e) = $gamma->psql('postgres', $sql);
 	like($e, qr/smpc\.exchange must be called on its own, outside a transaction block/,
 		"exchange refused inside a larger statement or transaction: $sql");
+}
+{
+	# two statements in one query string share one implicit transaction
+	my ($o, $e) = ('', '');
+	my $h = start_psql($gamma, "SELECT smpc.exchange('\\xdeadbeef'); SELECT 1", \$o, \$e);
+	$h->finish;
+	like($e, qr/smpc\.exchange must be called on its own, outside a transaction block/,
+		'exchange refused as one of several statements in a query string');
 }
 {
 	my ($rc, $o, $e) = $gamma->psql('postgres', "SELECT smpc.exchange('\\xdeadbeef')");
