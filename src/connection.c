@@ -190,16 +190,24 @@ smpc_valid_sqlstate(const char *s, size_t len)
 	return !(s[0] == '0' && (s[1] == '0' || s[1] == '1' || s[1] == '2'));
 }
 
-/* Mark a call failed with an error message; its connection is dropped. */
+/*
+ * Mark a call failed with an error message; its connection is dropped.
+ * Only the first line is kept: libpq's messages go on with advice ("This
+ * probably means the server terminated abnormally ...") that reads badly
+ * inside ours.
+ */
 static void
 FailCall(Call *call, const char *sqlstate, const char *fmt,...)
 {
 	va_list		ap;
 	char		buf[1024];
+	char	   *nl;
 
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	if ((nl = strchr(buf, '\n')) != NULL)
+		*nl = '\0';
 	call->mc->error = pstrdup(buf);
 	call->mc->sqlstate = sqlstate ? pstrdup(sqlstate) : NULL;
 	call->state = CALL_FAILED;
