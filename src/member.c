@@ -345,6 +345,11 @@ smpc_exchange(PG_FUNCTION_ARGS)
 				 errmsg("smpc.exchange must be called on its own, outside a transaction block"),
 				 errdetail("A member's audit record commits with the call; a surrounding transaction or statement could roll it back."),
 				 errhint("Send exactly SELECT smpc.exchange($1) in autocommit mode, as querying nodes do.")));
+	/*
+	 * Also refuse a pipeline, and commit right after this statement even as
+	 * the first of a pipeline, so nothing sent after it can roll it back.
+	 */
+	PreventInTransactionBlock(true, "smpc.exchange");
 	if (len > (size_t) smpc_max_message_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

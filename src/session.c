@@ -89,6 +89,7 @@ int			smpc_session_timeout_ms = 5 * 60 * 1000;
 int			smpc_max_sessions = 100;
 
 static bool ExitCallbackRegistered = false;
+static bool ForeignRequest = false;	/* the request is not for the session in progress */
 static char *SavedIdleTimeout = NULL;	/* idle_session_timeout before a session */
 
 static bytea *Dispatch(SmpcRequest *req);
@@ -150,6 +151,19 @@ smpc_member_session(SmpcRequest *req)
 	/* a cancelled session may have left the idle timeout armed */
 	if (Current == NULL)
 		SessionTimeoutArm(false);
+
+	/*
+	 * A new PREPARE ends the session in progress on this connection; its
+	 * record is written here, outside the subtransaction, so that a failing
+	 * new session cannot take it back.
+	 */
+	if (req->msg.type == SMPC_MSG_PREPARE && Current != NULL)
+	{
+		Audit(Current->session_id, "incomplete",
+			  "superseded by a new session before FINISH", NULL, NIL);
+		DiscardSession();
+	}
+	ForeignRequest = false;
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(caller);
 	PG_TRY();
@@ -177,13 +191,28 @@ smpc_member_session(SmpcRequest *req)
 		MemoryContextSwitchTo(caller);
 		CurrentResourceOwner = owner;
 
-		Audit(req->msg.session_id,
-			  ed->sqlerrcode == ERRCODE_SMPC_POLICY_VIOLATION ||
-			  ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
-			  ? "refused" : "failed",
-			  ed->message, NULL, NIL);
-		DiscardSession();
-		SessionTimeoutArm(false);
+		if (ForeignRequest)
+		{
+			/*
+			 * a request that is not part of the session in progress is
+			 * recorded under its own session id; the session goes on
+			 */
+			MemberSession *live = Current;
+
+			Current = NULL;
+			Audit(req->msg.session_id, "failed", ed->message, NULL, NIL);
+			Current = live;
+		}
+		else
+		{
+			Audit(req->msg.session_id,
+				  ed->sqlerrcode == ERRCODE_SMPC_POLICY_VIOLATION ||
+				  ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
+				  ? "refused" : "failed",
+				  ed->message, NULL, NIL);
+			DiscardSession();
+			SessionTimeoutArm(false);
+		}
 		result = ErrorResponse(req, ed);
 	}
 	PG_END_TRY();
@@ -203,11 +232,14 @@ Dispatch(SmpcRequest *req)
 		memcmp(Current->session_id, req->msg.session_id, SMPC_SESSION_ID_BYTES) != 0 ||
 		sodium_memcmp(Current->parties[0].key.sign_pk, req->msg.sender_pk,
 					  SMPC_SIGN_PK_BYTES) != 0)
+	{
+		ForeignRequest = true;
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
 				 errmsg("no joint session in progress for this %s request",
 						smpc_msg_type_name(req->msg.type)),
 				 errhint("A joint session starts with PREPARE on the same connection.")));
+	}
 	if (req->msg.type != Current->next)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
@@ -288,12 +320,6 @@ HandlePrepare(SmpcRequest *req)
 	if ((rc = smpc_reader_get_prepare(&req->body, (uint32) smpc_max_groups, &p)) != SMPC_OK)
 		Malformed(rc, "prepare");
 
-	if (Current != NULL)
-	{
-		Audit(Current->session_id, "incomplete",
-			  "superseded by a new session before FINISH", NULL, NIL);
-		DiscardSession();
-	}
 	if (!ExitCallbackRegistered)
 	{
 		before_shmem_exit(MemberExit, (Datum) 0);
