@@ -1,22 +1,38 @@
 # Hostile messages at the member entry point smpc.exchange(bytea): replayed,
-# truncated, garbage, wrong-version, bit-flipped, wrongly addressed,
-# oversized, wrong-federation, wrong-session and reordered requests are each
+# stale, truncated, garbage, wrong-version, bit-flipped, wrongly addressed,
+# oversized, wrong-federation, wrong-session and reordered requests, and
+# calls of smpc.exchange that are not a statement of their own, are each
 # refused with a specific SQLSTATE and message; after every class of attack
 # the members still answer joint queries correctly (checked against the
 # plaintext union), their audit logs hold exactly the records session.c
 # writes for verified requests and nothing for refused ones, no server log
 # shows a crash and no attacker backend is left active.
 #
+# Replays: the replay cache (src/replay.c) remembers only requests that
+# start something -- PREPARE, PING, DESCRIBE -- and refuses them again as
+# replayed (28S03).  A replayed SHARE, COMBINE, REVEAL or FINISH gets past
+# it and is refused by the session state machine (src/session.c Dispatch)
+# with a signed ERROR answer: "no joint session in progress" on any other
+# connection, "unexpected X request: the session expects Y" on the
+# connection holding its session.  Every type is still refused as stale
+# outside smpc.max_clock_skew.
+#
 # Three nodes: "querier" runs the joint queries (party 1), "alpha" and
 # "beta" are members.  The test-only module smpc_fault (test/modules)
 # captures every signed request the querier sends (smpc_fault.capture_dir)
 # and signs arbitrary requests as the querier (smpc_fault_request).  The
 # attacks reach the members as the peer role smpc_peer over TCP, like the
-# querier's own connections.
+# querier's own connections, and call smpc.exchange the way a member accepts
+# it, "SELECT smpc.exchange('\x...'::bytea)" as a statement of its own
+# outside a transaction block (src/member.c CalledAlone) -- except in the
+# section checking that any other way is refused.
 use strict;
 use warnings;
 
+use IPC::Run;
+use List::Util qw(max);
 use MIME::Base64 qw(encode_base64url);
+use Time::HiRes ();
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
@@ -122,8 +138,14 @@ for my $name (@names)
 # alpha lacks one region: its group keys differ from the others'
 @{ $rows{alpha} } = grep { $_->[0] ne 'west' } @{ $rows{alpha} };
 
+# The members accept requests up to $CLOCK_SKEW old: the captured requests
+# are replayed seconds to (on a loaded machine) minutes after capture, and
+# must be refused for what they are, not as stale; the staleness check
+# itself is exercised under a lowered window.
+my $CLOCK_SKEW = '10min';
 my @nodes = start_members(3, names => \@names,
-	conf => "shared_preload_libraries = 'smpc, smpc_fault'\n");
+	conf => "shared_preload_libraries = 'smpc, smpc_fault'\n"
+	  . "smpc.max_clock_skew = '$CLOCK_SKEW'\n");
 my %node = map { $names[$_] => $nodes[$_] } 0 .. $#names;
 my $querier = $node{querier};
 my $fed = setup_federation(\@nodes,
@@ -202,6 +224,26 @@ sub audit_new
 	return \@recs;
 }
 
+# The audit records $name (default alpha) wrote since the last look, as
+# text, one line each: audit_line of what it recorded.
+sub audit_text
+{
+	my ($name) = @_;
+	return join("\n", map {
+		join(' ', substr($_->{sid}, 0, 8), $_->{outcome}, $_->{federation} || '-',
+			$_->{initiator_node} || '-', $_->{dataset} || '-', $_->{error})
+	} @{ audit_new($name // 'alpha') });
+}
+
+# An expected audit record: session id, outcome, whether the member had a
+# session for it (federation, initiator and dataset filled in), error text.
+sub audit_line
+{
+	my ($sid, $outcome, $session, $error, $dataset) = @_;
+	return join(' ', substr(hexof($sid), 0, 8), $outcome,
+		$session ? ('research', 'querier', $dataset // 'obs') : ('-', '-', '-'), $error);
+}
+
 # No audit record on either member since the last look.
 sub no_audit
 {
@@ -233,18 +275,26 @@ sub check_healthy
 	}
 }
 
+# Set smpc.max_sessions on alpha (undef: reset to the default, 100) and
+# wait until new connections see it.
+sub set_max_sessions
+{
+	my ($v) = @_;
+	$node{alpha}->safe_psql('postgres', (defined $v ? "ALTER SYSTEM SET smpc.max_sessions = $v"
+		  : 'ALTER SYSTEM RESET smpc.max_sessions') . '; SELECT pg_reload_conf()');
+	$node{alpha}->poll_query_until('postgres', q{SELECT current_setting('smpc.max_sessions')},
+		$v // '100')
+	  or die 'smpc.max_sessions did not change';
+}
+
 # With room for a single member session on alpha, joint queries only work
 # if no member session is left holding a slot there.
 sub healthy_with_one_slot
 {
 	my ($what) = @_;
-	$node{alpha}->safe_psql('postgres', 'ALTER SYSTEM SET smpc.max_sessions = 1; SELECT pg_reload_conf()');
-	$node{alpha}->poll_query_until('postgres', q{SELECT current_setting('smpc.max_sessions')}, '1')
-	  or die 'smpc.max_sessions did not change';
+	set_max_sessions(1);
 	check_healthy("$what, with smpc.max_sessions = 1 on alpha");
-	$node{alpha}->safe_psql('postgres', 'ALTER SYSTEM RESET smpc.max_sessions; SELECT pg_reload_conf()');
-	$node{alpha}->poll_query_until('postgres', q{SELECT current_setting('smpc.max_sessions')}, '100')
-	  or die 'smpc.max_sessions was not reset';
+	set_max_sessions(undef);
 }
 
 # --- peer sessions --------------------------------------------------------------
@@ -272,21 +322,81 @@ sub run_sql
 	return ($out, $err);
 }
 
-# Send $msg to smpc.exchange.  Returns { response => bytes } or
-# { sqlstate, message, detail, hint, raw } for an SQL error.
-sub exchange
+# The literal a request is sent as: '\x<hex>'::bytea.
+sub bytea_literal { return "'\\x" . hexof($_[0]) . "'::bytea"; }
+
+# What psql printed for a call of smpc.exchange: { response => bytes } for
+# a bytea printed as \x<hex>, else { sqlstate, message, detail, hint, raw }
+# from a verbose error report (sqlstate 'none' if there was none).
+sub call_result
 {
-	my ($s, $msg) = @_;
-	my ($out, $err) = run_sql($s,
-		"SELECT encode(smpc.exchange('\\x" . hexof($msg) . "'::bytea), 'hex')");
-	return { response => pack('H*', $out) } if $err eq '';
-	my %r = (raw => $err);
+	my ($out, $err) = @_;
+	return { response => pack('H*', $1) } if $err eq '' && $out =~ /^\\x([0-9a-f]*)$/;
+	my %r = (raw => "$out\n$err");
 	@r{qw(sqlstate message)} = $err =~ /ERROR:\s+([0-9A-Z]{5}): ([^\n]*)/;
 	($r{detail}) = $err =~ /^DETAIL:\s+([^\n]*)/m;
 	($r{hint}) = $err =~ /^HINT:\s+([^\n]*)/m;
 	$r{sqlstate} //= 'none';
-	$r{message} //= $err;
+	$r{message} //= "output \"$out\", errors \"$err\"";
 	return \%r;
+}
+
+# Send $msg to smpc.exchange in session $s, as the one statement
+# SELECT smpc.exchange('\x...'::bytea).  Returns call_result.
+sub exchange
+{
+	my ($s, $msg) = @_;
+	return call_result(run_sql($s, 'SELECT smpc.exchange(' . bytea_literal($msg) . ')'));
+}
+
+# Send $sql to $name as one query string (psql -c: a single simple-protocol
+# Query message, however many statements it holds) on a new connection as
+# the peer role; returns (stdout, stderr) once the backend has exited, so
+# that any audit record it writes on its way out is there to see.
+sub psql_c
+{
+	my ($name, $sql) = @_;
+	my ($out, $err) = ('', '');
+	IPC::Run::run([ 'psql', '-X', '-A', '-t', '-q', '-v', 'VERBOSITY=verbose', '-P', 'null=NULL',
+			'-d', connstr_of($node{$name}, user => 'smpc_peer', password => $pw,
+				application_name => 'hostile_c'),
+			'-c', $sql ],
+		'<', \undef, '>', \$out, '2>', \$err);
+	chomp($out, $err);
+	$node{$name}->poll_query_until('postgres',
+		q{SELECT count(*) FROM pg_stat_activity WHERE application_name = 'hostile_c'}, '0')
+	  or die "the psql -c backend on $name did not exit";
+	return ($out, $err);
+}
+
+# Wait until session $s sees $value for setting $name (after a reload).
+sub await_setting
+{
+	my ($s, $name, $value) = @_;
+	my $deadline = time() + $PostgreSQL::Test::Utils::timeout_default;
+	while (1)
+	{
+		my ($v) = run_sql($s, "SELECT current_setting('$name')");
+		return 1 if $v eq $value;
+		return 0 if time() > $deadline;
+		select(undef, undef, undef, 0.05);
+	}
+}
+
+# Set smpc.max_clock_skew on both members (undef: back to $CLOCK_SKEW of
+# the configuration file) and wait until each of @sessions sees it.
+sub set_clock_skew
+{
+	my ($value, @sessions) = @_;
+	for my $m (qw(alpha beta))
+	{
+		$node{$m}->safe_psql('postgres', (defined $value
+			  ? "ALTER SYSTEM SET smpc.max_clock_skew = '$value'"
+			  : 'ALTER SYSTEM RESET smpc.max_clock_skew') . '; SELECT pg_reload_conf()');
+	}
+	await_setting($_, 'smpc.max_clock_skew', $value // $CLOCK_SKEW)
+	  or die 'a peer session did not see smpc.max_clock_skew = ' . ($value // $CLOCK_SKEW)
+	  for @sessions;
 }
 
 # Close peer sessions and wait until their backends have exited (a member
@@ -499,30 +609,197 @@ is($who, 'smpc_peer true', 'the attacks come as the peer role over TCP');
 section('replayed');
 
 my $peer_beta = peer_session('beta');
-for my $c (@captured)
+my %sess = (alpha => $peer, beta => $peer_beta);
+my $hint_no_session = 'A joint session starts with PREPARE on the same connection.';
 {
-	my ($label, $m, $msg) = @$c;
-	my $r = exchange($m eq 'alpha' ? $peer : $peer_beta, $msg);
-	my ($type) = $label =~ /^\w+ (\w+)/;
-	refused($r, '28S03', qr/^replayed request from node "querier"$/, "replayed $label: 28S03");
-	like($r->{detail} // '', qr/already accepted a $type request for this session and round/,
-		"replayed $label: the detail names the $type round");
-	$checks{replayed}++;
+	# Every captured request, replayed to its member on a connection of its
+	# own: a PREPARE is in the replay cache; a later round is not, and there
+	# is no session for it on this connection.
+	my %lines = (alpha => [], beta => []);
+	for my $c (@captured)
+	{
+		my ($label, $m, $msg) = @$c;
+		my ($type) = $label =~ /^\w+ (\w+)/;
+		my $sid = parse_msg($msg)->{sid};
+		my $r = exchange($sess{$m}, $msg);
+		if ($type eq 'prepare')
+		{
+			refused($r, '28S03', qr/^replayed request from node "querier"$/,
+				"replayed $label: replayed request (28S03)");
+			is($r->{detail} // '',
+				'This member has already accepted a prepare request for this session and round.',
+				"replayed $label: the detail names the prepare round");
+		}
+		else
+		{
+			my $a = answered($r, $m, $sid, $type, '08P01',
+				qr/^no joint session in progress for this $type request$/,
+				"replayed $label: no joint session on this connection (signed ERROR answer)");
+			is($a && $a->{hint}, $hint_no_session, "replayed $label: with the hint");
+			push @{ $lines{$m} },
+			  audit_line($sid, 'failed', 0, "no joint session in progress for this $type request");
+		}
+		$checks{replayed}++;
+	}
+	is(audit_text($_), join("\n", @{ $lines{$_} }),
+		"$_ audited each replayed later round once, as failed without session details")
+	  for qw(alpha beta);
 }
+my @fresh;    # [label, member, bytes]: fresh requests of the types the cache keeps
 {
-	# a fresh request: accepted once, refused the second time
+	# a fresh PING and DESCRIBE: accepted once, refused the second time, on
+	# the same or another connection (the replay cache is node-wide)
 	my $ping = fresh_ping('alpha');
 	accepted_ping($peer, 'alpha', $ping, 'a fresh ping is accepted');
-	refused(exchange($peer, $ping), '28S03', qr/^replayed request from node "querier"$/,
+	my $r = exchange($peer, $ping);
+	refused($r, '28S03', qr/^replayed request from node "querier"$/,
 		'... and refused when sent again');
-	# the replay cache is shared by all backends: another connection too
+	is($r->{detail} // '', 'This member has already accepted a ping request for this session and round.',
+		'... the detail names the ping round');
 	my $other = peer_session('alpha');
-	refused(exchange($other, $ping), '28S03', qr/^replayed request/,
+	refused(exchange($other, $ping), '28S03', qr/^replayed request from node "querier"$/,
 		'... also on another connection');
+	my $dsid = new_sid();
+	my $describe = sign_request('alpha', 'describe', $dsid, pack('v', 1) . wire_str('obs'));
+	answered(exchange($other, $describe), 'alpha', $dsid, 'describe', undef, undef,
+		'a fresh describe of dataset obs is answered');
+	$r = exchange($peer, $describe);
+	refused($r, '28S03', qr/^replayed request from node "querier"$/,
+		'... and refused when sent again, on another connection');
+	is($r->{detail} // '', 'This member has already accepted a describe request for this session and round.',
+		'... the detail names the describe round');
 	$other->quit;
-	$checks{replayed} += 2;
+	$checks{replayed} += 3;
+	@fresh = ([ 'a fresh ping', 'alpha', $ping ], [ 'a fresh describe', 'alpha', $describe ]);
 }
-no_audit('replayed requests');
+no_audit('replayed pings and describes');
+
+# --- stale ------------------------------------------------------------------------
+
+section('stale');
+
+my %resumed;    # member => kind => a connection holding that captured session's id
+{
+	# With the window lowered to 2 s, every request type more than 2 s old
+	# is stale, whether the replay cache keeps its type or not.
+	set_clock_skew('2s', $peer, $peer_beta);
+	my @old = ((map { [ "the captured $_->[0]", $_->[1], $_->[2] ] } @captured), @fresh);
+	my $newest = max(map { parse_msg($_->[2])->{ts} } @old);
+	# waiting on the clock itself: usually long past already
+	select(undef, undef, undef, 0.05) while Time::HiRes::time() * 1000 < $newest + 2500;
+	for my $o (@old)
+	{
+		my ($label, $m, $msg) = @$o;
+		my $r = exchange($sess{$m}, $msg);
+		refused($r, '28S04', qr/^stale request from node "querier"$/,
+			"$label under smpc.max_clock_skew = 2s: stale (28S04)");
+		like($r->{detail} // '',
+			qr/^The request's timestamp differs from this node's clock by -\d+ ms; at most 2000 ms are allowed\.$/,
+			"$label: the detail gives the difference and the window");
+		$checks{stale}++;
+	}
+	no_audit('stale requests');
+
+	# The captured PREPAREs' replay entries have expired too: a new PREPARE
+	# with each captured session id (signed now, so not stale) is accepted,
+	# and its connection holds that session -- the one place the captured
+	# later rounds can reach it.
+	for my $m (qw(alpha beta))
+	{
+		for my $kind (qw(grouped total))
+		{
+			my $c = peer_session($m);
+			await_setting($c, 'smpc.max_clock_skew', '2s') or die 'the new session missed the reload';
+			my $sid = parse_msg($cap{$kind}{$m}{prepare})->{sid};
+			my $body = request_body($cap{$kind}{$m}{prepare});
+			my $r;
+			for (1 .. 5)
+			{
+				$r = exchange($c, sign_request($m, 'prepare', $sid, $body));
+				# signing and sending took over 2 s: sign again
+				last if exists $r->{response} || $r->{sqlstate} ne '28S04';
+			}
+			answered($r, $m, $sid, 'prepare', undef, undef,
+				"a new $kind prepare to $m with the captured session id, once its replay entry has expired: answered");
+			$resumed{$m}{$kind} = $c;
+		}
+	}
+	set_clock_skew(undef, $peer, $peer_beta, map { values %$_ } values %resumed);
+	no_audit('prepares that reuse captured session ids');
+}
+
+# --- replayed into the connection holding the session -----------------------------
+
+section('replayed in session');
+
+{
+	my $replay = sub {
+		my ($m, $kind, $type, $state, $re, $name) = @_;
+		my $msg = $cap{$kind}{$m}{$type};
+		$checks{'replayed in session'}++;
+		return answered(exchange($resumed{$m}{$kind}, $msg), $m, parse_msg($msg)->{sid}, $type,
+			$state, $re, $name);
+	};
+	my $sid = sub { return parse_msg($cap{ $_[1] }{ $_[0] }{prepare})->{sid}; };
+
+	# alpha, grouped session: the captured SHARE is accepted in turn, and
+	# refused when it comes again
+	$replay->('alpha', 'grouped', 'share', undef, undef,
+		'alpha, grouped: the captured share is accepted in its turn');
+	$replay->('alpha', 'grouped', 'share', '08P01',
+		qr/^unexpected share request: the session expects combine$/,
+		'alpha, grouped: the share again: unexpected, the session expects combine');
+
+	# alpha, ungrouped: the captured PREPARE is a replay even here, and
+	# leaves the session alone; the captured FINISH comes too early
+	refused(exchange($resumed{alpha}{total}, $cap{total}{alpha}{prepare}), '28S03',
+		qr/^replayed request from node "querier"$/,
+		'alpha, ungrouped: the captured prepare on the connection holding its session: replayed (28S03)');
+	$replay->('alpha', 'total', 'combine', undef, undef,
+		'alpha, ungrouped: the session survived, the captured combine is accepted in its turn');
+	$replay->('alpha', 'total', 'finish', '08P01',
+		qr/^unexpected finish request: the session expects reveal$/,
+		'alpha, ungrouped: the captured finish before reveal: unexpected, the session expects reveal');
+	$checks{'replayed in session'}++;
+
+	# beta, grouped: share and combine accepted, the combine again refused
+	$replay->('beta', 'grouped', 'share', undef, undef,
+		'beta, grouped: the captured share is accepted in its turn');
+	$replay->('beta', 'grouped', 'combine', undef, undef,
+		'beta, grouped: the captured combine is accepted in its turn');
+	$replay->('beta', 'grouped', 'combine', '08P01',
+		qr/^unexpected combine request: the session expects reveal$/,
+		'beta, grouped: the combine again: unexpected, the session expects reveal');
+
+	# beta, ungrouped: the captured REVEAL right after the PREPARE
+	$replay->('beta', 'total', 'reveal', '08P01',
+		qr/^unexpected reveal request: the session expects combine$/,
+		'beta, ungrouped: the captured reveal before combine: unexpected, the session expects combine');
+
+	# each refused round ended its session, audited with the session's details
+	is(audit_text('alpha'), join("\n",
+			audit_line($sid->('alpha', 'grouped'), 'failed', 1,
+				'unexpected share request: the session expects combine'),
+			audit_line($sid->('alpha', 'total'), 'failed', 1,
+				'unexpected finish request: the session expects reveal')),
+		'alpha audited both sessions as failed by the replayed round');
+	is(audit_text('beta'), join("\n",
+			audit_line($sid->('beta', 'grouped'), 'failed', 1,
+				'unexpected combine request: the session expects reveal'),
+			audit_line($sid->('beta', 'total'), 'failed', 1,
+				'unexpected reveal request: the session expects combine')),
+		'beta audited both sessions as failed by the replayed round');
+
+	# the sessions are over: a later captured round finds none
+	$replay->('beta', 'total', 'combine', '08P01',
+		qr/^no joint session in progress for this combine request$/,
+		'beta, ungrouped: the captured combine after the failed round: no joint session');
+	is(audit_text('beta'), audit_line($sid->('beta', 'total'), 'failed', 0,
+			'no joint session in progress for this combine request'),
+		'... audited as failed without session details');
+	close_sessions($_, values %{ $resumed{$_} }) for qw(alpha beta);
+	no_audit('closing the connections whose sessions had failed');
+}
 check_healthy('replayed requests');
 
 # --- truncated and extended ------------------------------------------------------
@@ -576,8 +853,9 @@ check_healthy('truncated requests');
 section('garbage');
 
 {
-	my ($null) = run_sql($peer, 'SELECT smpc.exchange(NULL) IS NULL');
-	is($null, 't', 'NULL gets NULL (the function is strict)');
+	# strict: NULL gets NULL without the function being called at all
+	is(join('|', psql_c('alpha', 'SELECT smpc.exchange(NULL)')), 'NULL|',
+		'NULL gets NULL (the function is strict)');
 
 	my @garbage;
 	# random bytes: no magic
@@ -762,14 +1040,8 @@ section('oversized');
 {
 	$node{alpha}->safe_psql('postgres',
 		"ALTER SYSTEM SET smpc.max_message_size = '64kB'; SELECT pg_reload_conf()");
-	my $seen = 0;
-	for (1 .. 200)
-	{
-		my ($v) = run_sql($peer, 'SHOW smpc.max_message_size');
-		last if $seen = ($v eq '64kB');
-		select(undef, undef, undef, 0.05);
-	}
-	ok($seen, 'the peer session sees smpc.max_message_size = 64kB after the reload');
+	ok(await_setting($peer, 'smpc.max_message_size', '64kB'),
+		'the peer session sees smpc.max_message_size = 64kB after the reload');
 	my $max = 65536;
 	for my $size ($max + 1, $max + 1000, 300000)
 	{
@@ -859,22 +1131,6 @@ sub round_trip
 	my $r = exchange($s, sign_request('alpha', $type, $sid, $body));
 	$checks{'wrong session/order'}++;
 	return answered($r, 'alpha', $sid, $type, $state, $re, $name);
-}
-
-# the audit records alpha wrote since the last look, as text
-sub audit_text
-{
-	return join("\n", map {
-		join(' ', substr($_->{sid}, 0, 8), $_->{outcome}, $_->{federation} || '-',
-			$_->{initiator_node} || '-', $_->{dataset} || '-', $_->{error})
-	} @{ audit_new('alpha') });
-}
-
-sub audit_line
-{
-	my ($sid, $outcome, $session, $error, $dataset) = @_;
-	return join(' ', substr(hexof($sid), 0, 8), $outcome,
-		$session ? ('research', 'querier', $dataset // 'obs') : ('-', '-', '-'), $error);
 }
 
 {
@@ -1044,54 +1300,133 @@ sub audit_line
 	round_trip($c1, 'prepare', $sid, $body{g_prepare}, undef, undef, 'prepare of a second session');
 	is(audit_text(), audit_line($first, 'incomplete', 1, 'superseded by a new session before FINISH'),
 		'the first session is audited as incomplete');
+	# while it is open, that session holds alpha's one slot under
+	# smpc.max_sessions = 1: a PREPARE on another connection is refused
+	set_max_sessions(1);
+	my $c3 = peer_session('alpha');
+	my $probe = new_sid();
+	round_trip($c3, 'prepare', $probe, $body{u_prepare}, '53300',
+		qr/^this member already takes part in 1 joint sessions$/,
+		'with smpc.max_sessions = 1, a prepare on another connection is refused while the session is open');
+	is(audit_text(), audit_line($probe, 'failed', 0, 'this member already takes part in 1 joint sessions'),
+		'... audited as failed');
 	my $loglen = -s $node{alpha}->logfile;
-	close_sessions('alpha', $c1, $c2);
+	close_sessions('alpha', $c1, $c2, $c3);
 	is(scalar(@{ audit_new('beta') }), 0, 'beta saw none of it');
-	TODO:
-	{
-		local $TODO = 'MemberExit (src/session.c) inserts its audit record without an active '
-		  . 'snapshot: FATAL "cannot execute SQL without an outer snapshot or portal", no record, '
-		  . 'and the session slot is never released';
-		is(audit_text(), audit_line($sid, 'incomplete', 1,
-				'the session ended before FINISH: the querying node\'s connection closed, '
-				  . 'the query was cancelled, or smpc.session_timeout passed'),
-			'the session open when the connection closed is audited as incomplete');
-		my $log = substr(slurp_file($node{alpha}->logfile), $loglen);
-		unlike($log, qr/FATAL/, 'the backend of the closed connection exits without a FATAL error');
-		healthy_with_one_slot('a session ended by a closed connection');
-	}
+	is(audit_text(), audit_line($sid, 'incomplete', 1,
+			'the session ended before FINISH: the querying node\'s connection closed, '
+			  . 'the query was cancelled, or smpc.session_timeout passed'),
+		'the session open when the connection closed is audited as incomplete');
+	my $log = substr(slurp_file($node{alpha}->logfile), $loglen);
+	unlike($log, qr/FATAL|cannot execute SQL/,
+		'the backend of the closed connection exits without a FATAL error');
+	# the exiting backend gave back its session slot
+	healthy_with_one_slot('a session ended by a closed connection');
 	audit_new($_) for qw(alpha beta);
 }
 check_healthy('wrong sessions and reordered rounds');
 
-# --- rounds inside a transaction the sender rolls back ---------------------------------
+# --- smpc.exchange not called on its own ----------------------------------------------
 
-section('rolled back');
+section('not alone');
 
 {
-	# A peer that wraps the rounds in a transaction block and rolls it back
-	# takes the member's audit records with it: here the member ran its
-	# local aggregate and revealed its group keys, and keeps no trace.
+	# A member's audit record commits with the call of smpc.exchange: inside
+	# a transaction block, next to another expression or another statement
+	# that fails, it could be rolled back after the member answered.  Such
+	# calls are refused before the request is even looked at: no answer, no
+	# session, no audit record, nothing in the replay cache -- the very same
+	# signed PREPARE is accepted when it is then sent on its own.
+	my $NOT_ALONE = qr/^smpc\.exchange must be called on its own, outside a transaction block$/;
+	my $HINT = 'Send exactly SELECT smpc.exchange($1) in autocommit mode, as querying nodes do.';
+	my $INCOMPLETE = 'the session ended before FINISH: the querying node\'s connection closed, '
+	  . 'the query was cancelled, or smpc.session_timeout passed';
+
+	# in a transaction block opened by BEGIN on a psql connection
 	my $c = peer_session('alpha');
 	my $sid = new_sid();
+	my $prep = sign_request('alpha', 'prepare', $sid, $body{g_prepare});
 	run_sql($c, 'BEGIN');
-	answered(exchange($c, sign_request('alpha', 'prepare', $sid, $body{g_prepare})),
-		'alpha', $sid, 'prepare', undef, undef, 'in a transaction block: prepare answered with the keys');
-	answered(exchange($c, sign_request('alpha', 'finish', $sid, $body{g_finish})), 'alpha', $sid,
-		'finish', '08P01', qr/^unexpected finish request: the session expects share$/,
-		'... finish out of order: failed');
-	run_sql($c, 'ROLLBACK');
+	my $r = exchange($c, $prep);
+	refused($r, '25001', $NOT_ALONE, 'BEGIN, then SELECT smpc.exchange(prepare): refused (25001)');
+	is($r->{hint} // '', $HINT, '... with the hint');
+	my ($out, $err) = run_sql($c, 'ROLLBACK');
+	is($err, '', '... ROLLBACK');
+	$checks{'not alone'}++;
+	is(audit_text(), '', '... no audit record');
+	round_trip($c, 'combine', $sid, $body{g_combine}, '08P01',
+		qr/^no joint session in progress for this combine request$/,
+		'... no session on that connection: a combine finds none');
+	answered(exchange($c, $prep), 'alpha', $sid, 'prepare', undef, undef,
+		'... the same prepare, then sent on its own, is accepted');
+	round_trip($c, 'finish', $sid, $body{g_finish}, '08P01',
+		qr/^unexpected finish request: the session expects share$/,
+		'... and starts a session (it expects share)');
+	is(audit_text(), join("\n",
+			audit_line($sid, 'failed', 0, 'no joint session in progress for this combine request'),
+			audit_line($sid, 'failed', 1, 'unexpected finish request: the session expects share')),
+		'... the records of the calls made on their own, and only those');
 	close_sessions('alpha', $c);
-	$checks{'rolled back'} = 2;
-	TODO:
+
+	# one query string (psql -c) on a connection of its own each
+	my @forms = (
+		[ 'BEGIN; SELECT smpc.exchange(...); ROLLBACK',
+			sub { "BEGIN; SELECT smpc.exchange($_[0]); ROLLBACK" } ],
+		[ 'SELECT smpc.exchange(...), 1/(SELECT 0)',
+			sub { "SELECT smpc.exchange($_[0]), 1/(SELECT 0)" } ],
+		[ 'SELECT smpc.exchange(...); SELECT 1/0',
+			sub { "SELECT smpc.exchange($_[0]); SELECT 1/0" } ],
+		[ 'SELECT 1; SELECT smpc.exchange(...)',
+			sub { "SELECT 1; SELECT smpc.exchange($_[0])" } ],
+		[ 'SELECT smpc.exchange(...); SELECT smpc.exchange(...)',
+			sub { "SELECT smpc.exchange($_[0]); SELECT smpc.exchange($_[0])" } ],
+		[ 'SELECT smpc.exchange(...) FROM generate_series(1, 2)',
+			sub { "SELECT smpc.exchange($_[0]) FROM generate_series(1, 2)" } ],
+		[ 'SELECT * FROM smpc.exchange(...)',
+			sub { "SELECT * FROM smpc.exchange($_[0])" } ],
+		[ 'WITH a AS (SELECT smpc.exchange(...)) SELECT * FROM a',
+			sub { "WITH a AS (SELECT smpc.exchange($_[0])) SELECT * FROM a" } ],
+	);
+	for my $f (@forms)
 	{
-		local $TODO = 'a peer that rolls back its transaction erases the member\'s audit records';
-		my $n = $node{alpha}->safe_psql('postgres',
-			"SELECT count(*) FROM smpc.audit_log WHERE session_id = '\\x" . hexof($sid) . "'");
-		cmp_ok($n, '>=', 1, 'the member keeps a record of a session whose keys it revealed');
+		my ($label, $sql) = @$f;
+		$sid = new_sid();
+		$prep = sign_request('alpha', 'prepare', $sid, $body{u_prepare});
+		$r = call_result(psql_c('alpha', $sql->(bytea_literal($prep))));
+		refused($r, '25001', $NOT_ALONE, "$label: refused (25001)");
+		is(audit_text(), '', "$label: no audit record, also after the connection closed");
+		# positive control: on its own the same request is accepted, and
+		# its session is recorded as incomplete when the connection closes
+		$r = call_result(psql_c('alpha', 'SELECT smpc.exchange(' . bytea_literal($prep) . ')'));
+		answered($r, 'alpha', $sid, 'prepare', undef, undef,
+			"$label: the same prepare, sent on its own, is accepted");
+		is(audit_text(), audit_line($sid, 'incomplete', 1, $INCOMPLETE),
+			"$label: ... and its session is audited as incomplete when that connection closes");
+		$checks{'not alone'}++;
 	}
+
+	# SELECT smpc.exchange(...), 1/0 never calls smpc.exchange: the planner
+	# folds the constant 1/0 and fails the statement first (the case of
+	# another expression that fails after the call is 1/(SELECT 0) above)
+	$sid = new_sid();
+	$prep = sign_request('alpha', 'prepare', $sid, $body{u_prepare});
+	$r = call_result(psql_c('alpha', 'SELECT smpc.exchange(' . bytea_literal($prep) . '), 1/0'));
+	refused($r, '22012', qr/^division by zero$/,
+		'SELECT smpc.exchange(...), 1/0: fails while planned, before smpc.exchange is called (22012)');
+	is(audit_text(), '', '... no audit record');
+	$r = exchange($peer, $prep);
+	answered($r, 'alpha', $sid, 'prepare', undef, undef,
+		'... the same prepare, sent on its own, is accepted');
+	$checks{'not alone'}++;
+	# end the session on $peer
+	round_trip($peer, 'finish', $sid, $body{u_finish}, '08P01',
+		qr/^unexpected finish request: the session expects combine$/, '... (ended by a finish out of order)');
+	is(audit_text(), audit_line($sid, 'failed', 1, 'unexpected finish request: the session expects combine'),
+		'... which is audited');
+
+	# none of the refused calls left a session holding a slot
+	healthy_with_one_slot('calls of smpc.exchange that were not on their own');
 }
-audit_new($_) for qw(alpha beta);
 
 # --- aftermath ---------------------------------------------------------------------------
 
