@@ -1213,20 +1213,21 @@ sub round_trip
 			audit_line($sid, 'failed', 1, 'unexpected reveal request: the session expects combine')),
 		'both audited as failed');
 
-	# a round of another session ends the one in progress
+	# a round of another session is refused and recorded under its own
+	# session id; the session in progress goes on
 	$sid = new_sid();
 	my $other = new_sid();
 	round_trip($c1, 'prepare', $sid, $body{u_prepare}, undef, undef, 'prepare');
 	round_trip($c1, 'combine', $other, $body{u_combine}, '08P01',
 		qr/^no joint session in progress for this combine request$/,
 		'a combine carrying another session id: no joint session');
-	round_trip($c1, 'combine', $sid, $body{u_combine}, '08P01',
-		qr/^no joint session in progress for this combine request$/,
-		'... and the session in progress was discarded');
+	round_trip($c1, 'reveal', $sid, $body{u_reveal}, '08P01',
+		qr/^unexpected reveal request: the session expects combine$/,
+		'... and the session in progress was left alone (it still expects combine)');
 	is(audit_text(), join("\n",
-			audit_line($sid, 'failed', 1, 'no joint session in progress for this combine request'),
-			audit_line($sid, 'failed', 0, 'no joint session in progress for this combine request')),
-		'the foreign round is audited under the session it ended');
+			audit_line($other, 'failed', 0, 'no joint session in progress for this combine request'),
+			audit_line($sid, 'failed', 1, 'unexpected reveal request: the session expects combine')),
+		'the foreign round is audited under its own session id');
 
 	# malformed and forged PREPARE bodies
 	my $u = $body{u_prepare};
