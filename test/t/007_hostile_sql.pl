@@ -513,8 +513,10 @@ sub crafted_prepare
 	my $req = $q->safe_psql('postgres',
 		"SELECT encode(smpc_fault_request('$member', 'research', 'prepare', '\\x$sid', '\\x"
 		  . unpack('H*', $body) . "'), 'hex')");
+	# smpc.exchange runs only as a statement of its own; psql prints bytea as \x<hex>
 	my $answer = $node{$member}->safe_psql('postgres',
-		"SELECT encode(smpc.exchange('\\x$req'), 'hex')");
+		"SELECT smpc.exchange('\\x$req')");
+	$answer =~ s/^\\x//;
 	return pack('H*', $answer);
 }
 {
