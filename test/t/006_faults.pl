@@ -20,68 +20,26 @@ use Test::More;
 use IPC::Run;
 use Time::HiRes qw(time);
 use SmpcNode;
+use SmpcFault;
 
 my $TIMEOUT_MS = 3000;
 my @names = qw(alpha beta gamma);
-my @nodes = start_members(3, names => \@names,
-	conf => "shared_preload_libraries = 'smpc, smpc_fault'\nrestart_after_crash = on\n");
-my %node = map { $names[$_] => $nodes[$_] } 0 .. 2;
-my ($alpha, $beta, $gamma) = @nodes;
-
 my %data = (
 	alpha => [ map { [ "w" . ($_ % 3), $_ * 3 ] } 1 .. 12 ],
 	beta => [ map { [ "w" . ($_ % 4), 100 + $_ ] } 1 .. 9 ],
 	gamma => [ map { [ "w" . ($_ % 2), -7 * $_ ] } 1 .. 15 ],
 );
-setup_federation(
-	\@nodes,
-	names => \@names,
-	min_group_size => 1,
-	member_timeout => "${TIMEOUT_MS}ms",
-	prepare => sub {
-		my ($n, $name) = @_;
-		my $values = join(',', map { "('$_->[0]', $_->[1])" } @{ $data{$name} });
-		$n->safe_psql('postgres', qq{
-			CREATE SCHEMA lab;
-			CREATE TABLE lab.obs (ward text, v int);
-			INSERT INTO lab.obs VALUES $values;
-		});
-	},
-	publish => [ { dataset => 'obs', relation => 'lab.obs', columns => [qw(ward v)],
-			group_keys => { ward => 'reveal' } } ]);
-
-# the plaintext union
-my ($sum, $count) = (0, 0);
-my %by_ward;
-for my $rows (values %data)
-{
-	for my $r (@$rows)
-	{
-		$sum += $r->[1];
-		$count++;
-		$by_ward{ $r->[0] } += $r->[1];
-	}
-}
-my $plain = "$sum|$count";
-my $grouped = join("\n", map { "$_|$by_ward{$_}" } sort keys %by_ward);
-
-my $Q_PLAIN = 'SELECT smpc_sum(v), smpc_count(*) FROM federation.obs';
-my $Q_GROUPED = 'SELECT ward, smpc_sum(v) FROM federation.obs GROUP BY ward ORDER BY ward';
+my ($nodes, $plain, $grouped) = obs_federation(\@names, \%data,
+	conf => "restart_after_crash = on\n",
+	member_timeout => "${TIMEOUT_MS}ms");
+my @nodes = @$nodes;
+my %node = map { $names[$_] => $nodes[$_] } 0 .. 2;
+my ($alpha, $beta, $gamma) = @nodes;
 
 is($alpha->safe_psql('postgres', $Q_PLAIN), $plain, 'baseline: ungrouped joint query');
 is($alpha->safe_psql('postgres', $Q_GROUPED), $grouped, 'baseline: grouped joint query');
 
 # --- helpers -------------------------------------------------------------
-
-sub set_fault
-{
-	my ($n, $spec) = @_;
-	$n->safe_psql('postgres',
-		"ALTER SYSTEM SET smpc_fault.member_action = '$spec'; SELECT pg_reload_conf();");
-	$n->poll_query_until('postgres',
-		"SELECT current_setting('smpc_fault.member_action') = '$spec'")
-	  or die "fault $spec not in effect";
-}
 
 sub audit_count
 {

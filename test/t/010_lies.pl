@@ -16,61 +16,20 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 use SmpcNode;
+use SmpcFault;
 
 my @names = qw(alpha beta gamma delta);
-my @nodes = start_members(4, names => \@names,
-	conf => "shared_preload_libraries = 'smpc, smpc_fault'\n");
-my ($alpha, $beta, $gamma, $delta) = @nodes;
-
 my %data;
 for my $i (0 .. $#names)
 {
 	$data{ $names[$i] } = [ map { [ 'w' . (($_ + $i) % 3), $_ * ($i + 2) - 11 ] } 1 .. 6 + 3 * $i ];
 }
-setup_federation(
-	\@nodes,
-	names => \@names,
-	min_group_size => 1,
-	threshold => 1,
-	prepare => sub {
-		my ($n, $name) = @_;
-		my $values = join(',', map { "('$_->[0]', $_->[1])" } @{ $data{$name} });
-		$n->safe_psql('postgres', qq{
-			CREATE SCHEMA lab;
-			CREATE TABLE lab.obs (ward text, v int);
-			INSERT INTO lab.obs VALUES $values;
-		});
-	},
-	publish => [ { dataset => 'obs', relation => 'lab.obs', columns => [qw(ward v)],
-			group_keys => { ward => 'reveal' } } ]);
-
-my ($sum, $count) = (0, 0);
-my %by_ward;
-for my $rows (values %data)
-{
-	for my $r (@$rows)
-	{
-		$sum += $r->[1];
-		$count++;
-		$by_ward{ $r->[0] } += $r->[1];
-	}
-}
-my $plain = "$sum|$count";
-my $grouped = join("\n", map { "$_|$by_ward{$_}" } sort keys %by_ward);
-my $Q_PLAIN = 'SELECT smpc_sum(v), smpc_count(*) FROM federation.obs';
-my $Q_GROUPED = 'SELECT ward, smpc_sum(v) FROM federation.obs GROUP BY ward ORDER BY ward';
+my ($nodes, $plain, $grouped) = obs_federation(\@names, \%data, threshold => 1);
+my @nodes = @$nodes;
+my ($alpha, $beta, $gamma, $delta) = @nodes;
 
 is($alpha->safe_psql('postgres', $Q_PLAIN), $plain, 'baseline');
 
-sub set_fault
-{
-	my ($n, $spec) = @_;
-	$n->safe_psql('postgres',
-		"ALTER SYSTEM SET smpc_fault.member_action = '$spec'; SELECT pg_reload_conf();");
-	$n->poll_query_until('postgres',
-		"SELECT current_setting('smpc_fault.member_action') = '$spec'")
-	  or die "fault $spec not in effect";
-}
 
 sub last_record
 {
