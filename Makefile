@@ -8,6 +8,7 @@
 #   make fuzz-corpus  regenerate the committed seed corpus of the fuzz target
 #   make demo       three local organisations, joint queries checked against plaintext
 #   make bench      smpc against plaintext postgres_fdw on the same three instances
+#   make valgrind   pg_regress and TAP suites with every server under valgrind memcheck
 #
 # Built with PGXS.  PG_CONFIG defaults to Debian's PostgreSQL 15.
 
@@ -100,3 +101,8 @@ demo:
 # Side-by-side timings: see test/bench.sh.
 bench:
 	PG_CONFIG='$(PG_CONFIG)' test/bench.sh
+
+# The suites with every server process under memcheck: see test/valgrind.sh.
+.PHONY: valgrind
+valgrind:
+	PG_CONFIG='$(PG_CONFIG)' test/valgrind.sh

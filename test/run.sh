@@ -83,6 +83,8 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 # --- 4. suites ----------------------------------------------------------------
+# `make valgrind`: servers started from here on run under memcheck
+[ "${SMPC_VALGRIND:-0}" != 1 ] || "$ROOT/test/valgrind.sh" --wrap "$TBIN" || die "valgrind wrapper failed"
 unit_rc=0 regress_rc=0 tap_rc=0
 
 say "unit tests of the pure-C core"
