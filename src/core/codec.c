@@ -37,6 +37,10 @@ smpc_msg_type_name(uint8_t type)
 			return "reveal";
 		case SMPC_MSG_FINISH:
 			return "finish";
+		case SMPC_MSG_INTERSECT:
+			return "intersect";
+		case SMPC_MSG_HOP:
+			return "hop";
 		case SMPC_MSG_RESPONSE:
 			return "response";
 		case SMPC_MSG_ERROR:
@@ -59,6 +63,8 @@ smpc_msg_type_valid(uint8_t type)
 		case SMPC_MSG_COMBINE:
 		case SMPC_MSG_REVEAL:
 		case SMPC_MSG_FINISH:
+		case SMPC_MSG_INTERSECT:
+		case SMPC_MSG_HOP:
 		case SMPC_MSG_RESPONSE:
 		case SMPC_MSG_ERROR:
 		case SMPC_MSG_PING:

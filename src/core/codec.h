@@ -52,6 +52,8 @@ typedef enum smpc_msg_type
 	SMPC_MSG_COMBINE = 3,
 	SMPC_MSG_REVEAL = 4,
 	SMPC_MSG_FINISH = 5,
+	SMPC_MSG_INTERSECT = 6,		/* starts a private set intersection session */
+	SMPC_MSG_HOP = 7,			/* one exponentiation hop of an intersection */
 	SMPC_MSG_RESPONSE = 16,
 	SMPC_MSG_ERROR = 17,
 	SMPC_MSG_PING = 32,
