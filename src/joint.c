@@ -1414,8 +1414,13 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	/* 4. every list is raised by every scalar: count the common points */
 	common = smpc_psi_count_common((const uint8 *const *) lists, counts, n);
 
-	/* 5. FINISH: members record the session; they are not told the count */
+	/*
+	 * 5. FINISH: members record the session; they are not told the count.
+	 * The count is known now, so a member that does not confirm is left
+	 * out and named, as after a joint aggregate's shares are dealt.
+	 */
 	j.timeout_ms = fed->member_timeout_ms;
+	j.tolerant = true;
 	for (int i = 0; i < nmembers; i++)
 	{
 		bodies[i] = NULL;
@@ -1423,7 +1428,7 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	}
 	answers = Round(&j, SMPC_MSG_FINISH, bodies, lens, alens);
 	for (int i = 0; i < nmembers; i++)
-		if (alens[i] != 0)
+		if (answers[i] != NULL && alens[i] != 0)
 			MalformedAnswer(&j, i, SMPC_ERR_TRAILING, "finish");
 
 	smpc_check_core_status(smpc_encode_int64((int64) common, &result), "encode the count");
@@ -1440,7 +1445,31 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 		rec.participants = lappend(rec.participants, j.parties[i].name);
 	rec.outcome = "success";
 	rec.result_digest = digest;
+	rec.unfinished = j.left_out;
+	if (j.left_out != NIL)
+	{
+		StringInfoData why;
+		ListCell   *lc,
+				   *lc2;
+
+		initStringInfo(&why);
+		forboth(lc, j.left_out, lc2, j.left_why)
+			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
+							 (char *) lfirst(lc), (char *) lfirst(lc2));
+		rec.error = why.data;
+	}
 	smpc_audit_record(&rec);
+	{
+		ListCell   *lc,
+				   *lc2;
+
+		forboth(lc, j.left_out, lc2, j.left_why)
+			ereport(NOTICE,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("member \"%s\" did not finish the joint query: %s",
+							(char *) lfirst(lc), (char *) lfirst(lc2)),
+					 errdetail("The intersection count was complete before it left.")));
+	}
 
 	st->natts = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts;
 	st->rowvalues = palloc0(sizeof(Datum) * st->natts);
