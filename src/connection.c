@@ -620,6 +620,20 @@ AdvanceCalls(SmpcCallBatch *b, bool sent_only)
 }
 
 /*
+ * smpc_extend_calls
+ *		Give the calls of a batch extra_ms more before member_timeout
+ *		fails them (work that grows with data the caller learned later).
+ */
+void
+smpc_extend_calls(SmpcCallBatch *b, int extra_ms)
+{
+	if (extra_ms <= 0)
+		return;
+	b->deadline = TimestampTzPlusMilliseconds(b->deadline, extra_ms);
+	b->timeout_ms = (int) Min((int64) b->timeout_ms + extra_ms, (int64) INT_MAX);
+}
+
+/*
  * smpc_flush_calls
  *		Wait until every request of the batch is fully sent (or its call has
  *		failed), so that the members can work while this node computes.

@@ -1227,6 +1227,9 @@ FinishBody(smpc_writer *w, uint8 **body, size_t *len, size_t npoints)
 	smpc_check_core_status(rc, "encode an intersection request");
 }
 
+/* a round of an intersection may take member_timeout plus 1 ms per 5 keys */
+#define PSI_MS_PER_KEY_DIVISOR 5
+
 /*
  * RunIntersect
  *		smpc_intersect_count: every party's set of distinct keys travels,
@@ -1326,6 +1329,8 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	batch = RoundStart(&j, SMPC_MSG_INTERSECT, bodies, lens);
 	smpc_flush_calls(batch);
 	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys, &keycol);
+	/* members raise sets of their own size; this node's is the one it knows */
+	smpc_extend_calls(batch, (int) Min(nkeys / PSI_MS_PER_KEY_DIVISOR, (size_t) INT_MAX / 2));
 	if (nkeys < (size_t) ds->min_set_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
@@ -1380,7 +1385,8 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 
 				for (int o = 0; o < n; o++)
 					most = Max(most, counts[o]);
-				j.timeout_ms = (int) Min((double) fed->member_timeout_ms + most / 5.0,
+				j.timeout_ms = (int) Min((double) fed->member_timeout_ms +
+										 (double) most / PSI_MS_PER_KEY_DIVISOR,
 										 (double) INT_MAX);
 			}
 			batch = RoundStart(&j, SMPC_MSG_HOP, bodies, lens);
