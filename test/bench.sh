@@ -240,7 +240,7 @@ GRANT EXECUTE ON FUNCTION smpc.exchange(bytea) TO smpc_peer;
 CREATE ROLE steward;
 GRANT USAGE ON SCHEMA bench TO steward;
 GRANT SELECT ON bench.facts TO steward;
-GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean) TO steward;
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) TO steward;
 SET ROLE steward;
 SELECT smpc.publish('facts', 'bench.facts', columns => '{g100,g10k,x,y}',
                     group_keys => '{"g100": "reveal", "g10k": "reveal"}');
