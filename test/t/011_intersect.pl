@@ -99,6 +99,8 @@ sub people_rows
 #   t   alpha text,    beta varchar(20),  gamma char(12)  (must match)
 #   c   alpha integer, beta text,         gamma integer   (class mismatch)
 #   cu  alpha uuid,    beta uuid,         gamma text      (class mismatch)
+# Published with min_set_size 0 everywhere (gamma raises its own to 100 for
+# the refusals of another party's set).
 my %MIXED_TYPES = (
 	alpha => [qw(integer text integer uuid)],
 	beta => [ 'bigint', 'varchar(20)', 'text', 'uuid' ],
@@ -114,6 +116,8 @@ my %MT = SmpcPsi::planted_sets(\@P, sub { SmpcPsi::gen_word(12) },
 	core => 120, pair => { 'alpha,beta' => 40, 'alpha,gamma' => 40, 'beta,gamma' => 40 },
 	private => { alpha => 100, beta => 100, gamma => 100 },
 	extra => { core => [ 'x', '0', 'abcdefghijkl' ] });
+
+my %SMALLB = (alpha => 150, beta => 30, gamma => 150);
 
 sub mixed_rows
 {
@@ -133,6 +137,8 @@ sub mixed_rows
 		push @rows, [ $MK{_core}[$_], $MT{_core}[$_], 1, undef, 'only_ab' ] for 0 .. 19;
 	}
 	push @rows, [ undef, undef, undef, undef, 'nullonly' ] for 1 .. 5;
+	# smallb: 150 keys at alpha and gamma, 30 at beta
+	push @rows, [ $MK{$p}[$_], $MT{$p}[$_], 3, undef, 'smallb' ] for 0 .. $SMALLB{$p} - 1;
 	for my $i (0 .. 2)
 	{
 		push @rows, [ $MK{_core}[$i], $MT{_core}[$i], 2, undef, 'dups' ] for 1 .. 50;
@@ -197,6 +203,11 @@ for my $p (@P)
 		                    intersect_keys => '$keys');
 		SELECT smpc.publish('big', 'lab.big', columns => '{k}', intersect_keys => '{k}');
 		RESET ROLE;
+	});
+}
+for my $p (@P)
+{
+	$node{$p}->safe_psql('postgres', q{
 		CREATE SCHEMA federation;
 		IMPORT FOREIGN SCHEMA smpc_datasets LIMIT TO (people, big)
 		  FROM SERVER research INTO federation;
@@ -222,6 +233,11 @@ for my $pair ([ 'alpha', 'beta' ], [ 'beta', 'alpha' ])
 	my ($p, $other) = @$pair;
 	$node{$p}->safe_psql('postgres', qq{
 		CREATE SERVER duo FOREIGN DATA WRAPPER smpc OPTIONS (members '$other', min_members '2');
+	});
+}
+for my $p (qw(alpha beta))
+{
+	$node{$p}->safe_psql('postgres', q{
 		CREATE SCHEMA duo;
 		IMPORT FOREIGN SCHEMA smpc_datasets LIMIT TO (people) FROM SERVER duo INTO duo;
 	});
@@ -400,7 +416,7 @@ check_count(name => 'two-party federation, people.k_uuid, filtered', at => 'beta
 
 {
 	my ($plain, @sizes) = SmpcPsi::plain_count(\@party_nodes, 'lab.big', 'k');
-	ok($plain == $BIG_COMMON && !grep { $_ != 30000 } @sizes,
+	ok($plain == $BIG_COMMON && !(grep { $_ != 30000 } @sizes),
 		"big: 30000 distinct keys per party, $BIG_COMMON common (plaintext)")
 	  or diag("  plaintext $plain, sizes @sizes");
 	check_count(name => 'big: 30000 keys per party', at => 'gamma', rel => 'lab.big', col => 'k',
@@ -479,9 +495,10 @@ for my $case ([ amount => 'numeric' ], [ seen => 'date' ], [ ratio => 'double pr
 my $phase_b = SmpcPsi::audit_mark(\%node);
 
 # A query at $at refused by party $by ($at itself when it refuses its own
-# set): the error, then the audit logs: $by records the refusal (outcome
-# 'refused' unless $o{outcome} allows more), nobody a success, the querying
-# node nothing (its transaction failed).
+# set): the error (matching $o{also} too if given), then the audit logs:
+# $by records the refusal (outcome 'refused' unless $o{outcomes} lists
+# others), nobody a success, the querying node nothing (its transaction
+# failed).
 sub check_refusal
 {
 	my (%o) = @_;
@@ -489,6 +506,10 @@ sub check_refusal
 	my $mark = SmpcPsi::audit_mark(\%node);
 	my $r = check_error(%o,
 		message => $by eq $at ? qr/^(?!member ")/ : qr/^member "$by": /);
+	if ($o{also})
+	{
+		like($r->{message} // '', $o{also}, "$o{name}: the error says which set");
+	}
 	if (defined $o{secret})
 	{
 		unlike(join(' ', $r->{message} // '', $r->{detail} // '', $r->{hint} // ''),
@@ -504,9 +525,12 @@ sub check_refusal
 		is(scalar @success, 0, "$o{name}: $p records no success") or diag(SmpcPsi::format_recs($recs));
 		if ($p eq $by)
 		{
-			my $want = $o{outcome} // qr/^refused$/;
-			my @ref = grep { $_->{role} eq 'member' && $_->{outcome} =~ $want && $_->{initiator} eq $at } @$recs;
-			ok(@ref == 1 && @$recs == 1, "$o{name}: $p records its refusal ($want)")
+			my @want = @{ $o{outcomes} // ['refused'] };
+			my @ref = grep {
+				my $rec = $_;
+				$rec->{role} eq 'member' && $rec->{initiator} eq $at && grep { $rec->{outcome} eq $_ } @want
+			} @$recs;
+			ok(@ref == 1 && @$recs == 1, "$o{name}: $p records its refusal (" . join(' or ', @want) . ')')
 			  or diag(SmpcPsi::format_recs($recs));
 		}
 	}
@@ -527,14 +551,30 @@ check_refusal(name => "the querying node's set below min_set_size, seen as a mem
 	by => 'alpha', sqlstate => '42S03', secret => $PLANTED{SUD}{alpha},
 	sql => "SELECT smpc_intersect_count(k_text) FROM federation.people WHERE region = 'SUD'");
 check_refusal(name => 'key classes differ: integer at alpha, text at beta', at => 'alpha', by => 'beta',
-	sqlstate => '42804', outcome => qr/^(refused|failed)$/,
+	sqlstate => '42804', outcomes => [qw(refused failed)],
 	sql => 'SELECT smpc_intersect_count(c) FROM federation.mixed');
 check_refusal(name => 'key classes differ: uuid at alpha, text at gamma', at => 'alpha', by => 'gamma',
-	sqlstate => '42804', outcome => qr/^(refused|failed)$/,
+	sqlstate => '42804', outcomes => [qw(refused failed)],
 	sql => 'SELECT smpc_intersect_count(cu) FROM federation.mixed');
 check_error(name => 'key classes differ: text at beta, integer elsewhere', at => 'beta',
 	sqlstate => '42804', message => qr/^member "(alpha|gamma)": /,
 	sql => 'SELECT smpc_intersect_count(c) FROM federation.mixed');
+# another party's set below a party's min_set_size: gamma now wants 100
+# keys in every set of mixed; under region = 'smallb' beta has 30, which
+# beta (min_set_size 0) and alpha (0) accept
+$node{gamma}->safe_psql('postgres', q{SET ROLE steward;
+	SELECT smpc.publish('mixed', 'lab.mixed', columns => '{k,t,c,cu,region}',
+	                    intersect_keys => '{k,t,c,cu}', min_set_size => 100, replace => true);});
+{
+	my ($n, @sizes) = SmpcPsi::plain_count(\@party_nodes, 'lab.mixed', 'k', "region = 'smallb'");
+	is(join(' ', @sizes), "$SMALLB{alpha} $SMALLB{beta} $SMALLB{gamma}", 'smallb: the planted set sizes');
+}
+check_refusal(name => "a member refuses another member's set below its min_set_size", at => 'alpha',
+	by => 'gamma', sqlstate => '42S03', secret => $SMALLB{beta}, also => qr/"beta"/,
+	sql => "SELECT smpc_intersect_count(k) FROM federation.mixed WHERE region = 'smallb'");
+check_refusal(name => "the querying node refuses a member's set below its min_set_size", at => 'gamma',
+	by => 'gamma', sqlstate => '42S03', secret => $SMALLB{beta}, also => qr/"beta"/,
+	sql => "SELECT smpc_intersect_count(t) FROM federation.mixed WHERE region = 'smallb'");
 no_peer_backends_anywhere('after the refusals');
 for my $p (@P)
 {
@@ -547,12 +587,22 @@ for my $p (@P)
 # --- 10. a member that is down, then back -------------------------------------------------------
 
 $node{gamma}->stop;
+my $down_mark = SmpcPsi::audit_mark({ map { $_ => $node{$_} } qw(alpha beta) });
 {
 	my $r = SmpcPsi::run_at($node{alpha},
 		"SELECT smpc_intersect_count(k_int) FROM federation.people WHERE region = 'EU'");
 	ok($r->{rc} != 0 && $r->{out} eq '' && ($r->{message} // '') =~ /^member "gamma": could not connect/,
 		'a member that is down: the query fails naming it')
 	  or diag("  rc $r->{rc}\n  stdout: $r->{out}\n  stderr: $r->{err}");
+}
+SmpcPsi::no_peer_backends($node{beta}, 'a member that is down');
+{
+	my $recs = SmpcPsi::audit_since($node{beta}, $down_mark->{beta});
+	ok(!(grep { $_->{outcome} eq 'success' || $_->{outcome} eq 'incomplete' } @$recs),
+		'a member that is down: beta records neither a success nor an incomplete session')
+	  or diag(SmpcPsi::format_recs($recs));
+	is(scalar @{ SmpcPsi::audit_since($node{alpha}, $down_mark->{alpha}) }, 0,
+		'a member that is down: the querying node keeps no record of the failed query');
 }
 $node{gamma}->start;
 check_count(name => 'the member is back: the next query works', at => 'alpha',
