@@ -370,7 +370,7 @@ check_count(name => 'an expression over the result, in a subquery', at => 'gamma
 		EXECUTE pi(75);
 	});
 	is($r->{out}, join("\n", @expected),
-		'prepared statements with a text and an int parameter, custom and generic plans')
+		"prepared statements with a text and an int parameter, custom and generic plans = @expected")
 	  or diag("  stderr: $r->{err}");
 	SmpcPsi::check_success_audit(\%node, $mark, at => 'beta', label => 'prepared statements',
 		sessions => 4, parties => \@P, dataset => 'people', federation => 'research');
