@@ -177,7 +177,9 @@ sub load
 	return;
 }
 
-my @nodes = start_members(3, names => \@P);
+# two parallel workers raise every list of 2048 keys or more, whatever the
+# number of CPUs (one section below computes in the backends alone)
+my @nodes = start_members(3, names => \@P, conf => "smpc.psi_workers = 2\n");
 my $fed = setup_federation(\@nodes,
 	names => \@P,
 	schema => undef,
@@ -422,6 +424,22 @@ check_count(name => 'two-party federation, people.k_uuid, filtered', at => 'beta
 	check_count(name => 'big: 30000 keys per party', at => 'gamma', rel => 'lab.big', col => 'k',
 		expected => $plain);
 }
+
+# the same without parallel workers
+sub set_psi_workers
+{
+	my ($v) = @_;
+	for my $p (@P)
+	{
+		$node{$p}->safe_psql('postgres', "ALTER SYSTEM SET smpc.psi_workers = $v; SELECT pg_reload_conf();");
+		$node{$p}->poll_query_until('postgres', "SELECT current_setting('smpc.psi_workers') = '$v'")
+		  or die "smpc.psi_workers = $v not in effect at $p";
+	}
+}
+set_psi_workers(0);
+check_count(name => 'people.k_text without parallel workers', at => 'beta',
+	rel => 'lab.people', col => 'k_text', where => "region <> 'APAC'");
+set_psi_workers(2);
 
 # --- 9. after the successful intersections -------------------------------------------------
 
