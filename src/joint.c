@@ -1266,7 +1266,6 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	uint8	   *hashes;
 	size_t		nkeys;
 	char	   *keycol;
-	List	   *outputs = NIL;
 	uint64		common;
 	smpc_fe		result;
 	uint8		digest[SMPC_DIGEST_BYTES];
@@ -1287,11 +1286,9 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	lens = palloc0(sizeof(size_t) * Max(1, nmembers));
 	alens = palloc0(sizeof(size_t) * Max(1, nmembers));
 
-	/* 1. this node's own policy check, before any member is contacted */
 	smpc_new_session_id(j.session_id);
-	(void) smpc_policy_check_intersect(ds, st->sql, &outputs);
 
-	/* 2. INTERSECT: every member raises its own set; so does this node */
+	/* 1. INTERSECT: every member raises its own set; so does this node */
 	{
 		smpc_intersect p;
 		smpc_writer w;
@@ -1326,11 +1323,11 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 			lens[i] = blen;
 		}
 	}
-	batch = RoundStart(&j, SMPC_MSG_INTERSECT, bodies, lens);
-	smpc_flush_calls(batch);
+	/*
+	 * this node's own set first (a refusal here never reaches the members);
+	 * its multiplications then run while the members compute theirs
+	 */
 	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys, &keycol);
-	/* members raise sets of their own size; this node's is the one it knows */
-	smpc_extend_calls(batch, (int) Min(nkeys / PSI_MS_PER_KEY_DIVISOR, (size_t) INT_MAX / 2));
 	if (nkeys < (size_t) ds->min_set_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
@@ -1338,6 +1335,10 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 						ds->name, ds->min_set_size),
 				 errdetail("An intersection over a small set could reveal whether single keys are present."),
 				 errhint("Widen the WHERE conditions.")));
+	batch = RoundStart(&j, SMPC_MSG_INTERSECT, bodies, lens);
+	smpc_flush_calls(batch);
+	/* members raise sets of their own size; this node's is the one it knows */
+	smpc_extend_calls(batch, (int) Min(nkeys / PSI_MS_PER_KEY_DIVISOR, (size_t) INT_MAX / 2));
 	smpc_check_core_status(smpc_psi_scalar_new(scalar), "draw a secret scalar");
 	PG_TRY();
 	{
@@ -1363,7 +1364,7 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 			lists[i + 1] = (uint8 *) pts;
 		}
 
-		/* 3. HOP 1 .. n-1: party p raises the list of party p - h */
+		/* 2. HOP 1 .. n-1: party p raises the list of party p - h */
 		for (j.hop = 1; j.hop < n; j.hop++)
 		{
 			int			mine = (n - j.hop) % n;
@@ -1417,11 +1418,11 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	}
 	PG_END_TRY();
 
-	/* 4. every list is raised by every scalar: count the common points */
+	/* 3. every list is raised by every scalar: count the common points */
 	common = smpc_psi_count_common((const uint8 *const *) lists, counts, n);
 
 	/*
-	 * 5. FINISH: members record the session; they are not told the count.
+	 * 4. FINISH: members record the session; they are not told the count.
 	 * The count is known now, so a member that does not confirm is left
 	 * out and named, as after a joint aggregate's shares are dealt.
 	 */

@@ -42,7 +42,7 @@
 int			smpc_psi_workers = -1;
 
 /* items per batch in the shared segment, and per chunk a process takes */
-#define PSI_BATCH 131072
+#define PSI_BATCH 16384
 #define PSI_CHUNK 256
 /* lists shorter than this are raised by the leader alone */
 #define PSI_PARALLEL_MIN 2048
@@ -222,7 +222,7 @@ smpc_psi_local_set(const SmpcDataset *ds, const char *sql, const uint8 *session_
 	if (smpc_psi_key_class(col->typid) != key_class)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
-				 errmsg("intersection key \"%s\" of dataset \"%s\" is of type %s here, but the query treats it as a %s key",
+				 errmsg("intersection key \"%s\" of dataset \"%s\" is of type %s here, but the query's key is of kind %s",
 						col->name, ds->name, col->type_name,
 						smpc_psi_key_class_name(key_class)),
 				 errhint("Publish the key with the same kind of type on every member: integers, text or uuid.")));
@@ -440,6 +440,9 @@ smpc_psi_raise(const uint8 *k, const uint8 *in, size_t n, bool from_hash,
 					if (off > 0)
 						ReinitializeParallelDSM(pcxt);
 					LaunchParallelWorkers(pcxt);
+					if (off == 0)
+						elog(DEBUG1, "smpc: raising %zu points with %d parallel workers",
+							 n, pcxt->nworkers_launched);
 				}
 				PsiWork(sh);
 				if (pcxt->seg != NULL)
