@@ -55,6 +55,15 @@ SELECT count(*) FROM jp_adm WHERE age > (SELECT max(x) FROM jp_local);
 SELECT count(*) FROM jp_adm WHERE random() > 0.5;
 SELECT age, count(*) OVER () FROM jp_adm;
 
+-- private set intersection: the dataset SQL selects the key, grouped by
+EXPLAIN (VERBOSE, COSTS OFF) SELECT smpc_intersect_count(ward) FROM jp_adm WHERE age > 40;
+EXPLAIN (VERBOSE, COSTS OFF) SELECT smpc_intersect_count(big) * 2 AS twice FROM jp_adm;
+SELECT ward, smpc_intersect_count(big) FROM jp_adm GROUP BY ward;
+SELECT smpc_intersect_count(big), count(*) FROM jp_adm;
+SELECT smpc_intersect_count(big + 1) FROM jp_adm;
+SELECT smpc_intersect_count(big) FROM jp_adm HAVING count(*) > 1;
+SELECT smpc_intersect_count(x) FROM jp_local;
+
 DROP VIEW jp_view;
 DROP TABLE jp_local;
 DROP FOREIGN TABLE jp_adm;
