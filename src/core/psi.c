@@ -184,11 +184,15 @@ smpc_psi_point_mult(const uint8_t k[SMPC_PSI_SCALAR_BYTES],
 	if (k == NULL || in == NULL || out == NULL)
 		return SMPC_ERR_ARG;
 	/*
-	 * -1 when in is not a canonical encoding of a group element, or when
-	 * the product is the identity (in is the identity, or k is 0 mod L).
-	 * The temporary makes out == in safe.
+	 * libsodium 1.0.18 decodes ristretto255 with bit 255 masked off, so it
+	 * would take in | 0x80 << 248 as a second encoding of the same element;
+	 * canonical encodings have that bit clear.  Beyond that, libsodium
+	 * returns -1 when in is not a canonical encoding of a group element,
+	 * or when the product is the identity (in is the identity, or k is 0
+	 * mod L).  The temporary makes out == in safe.
 	 */
-	if (crypto_scalarmult_ristretto255(q, k, in) != 0)
+	if ((in[PB - 1] & 0x80) != 0 ||
+		crypto_scalarmult_ristretto255(q, k, in) != 0)
 	{
 		sodium_memzero(q, sizeof(q));
 		memset(out, 0, PB);

@@ -2,7 +2,8 @@
  * fuzz_codec.c
  *		libFuzzer target for every decoder that faces untrusted bytes:
  *		signed messages, payload codecs, envelopes, public-key text, key
- *		files and the protocol message bodies of protocol.h.
+ *		files, the protocol message bodies of protocol.h and the private set
+ *		intersection bodies of psi.h.
  *
  * The first input byte selects the decoder (see fuzz_fixtures.h); the rest
  * is the input.  Besides "never crash, never over-read" (ASan/UBSan), the
@@ -37,6 +38,7 @@
 #include "protocol.h"
 #include "encode.h"
 #include "shamir.h"
+#include "psi.h"
 
 #define FUZZ_MAX_MESSAGE ((size_t) 1 << 20)
 #define FUZZ_MAX_ITEMS 64
@@ -44,6 +46,7 @@
 #define FUZZ_MAX_STR 1024
 #define FUZZ_MAX_GROUPS 4096
 #define FUZZ_MAX_SUMS 4096
+#define FUZZ_MAX_POINTS 4096
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -387,6 +390,208 @@ fuzz_openings(const uint8_t *in, size_t len)
 	require(all_zero(p, sizeof(p)));
 }
 
+/* ------------------------------------------------------- psi.h bodies */
+
+static void
+fuzz_intersect(const uint8_t *in, size_t len)
+{
+	smpc_reader r;
+	smpc_intersect x;
+	smpc_writer w;
+	int			rc;
+
+	smpc_reader_init(&r, in, len);
+	rc = smpc_reader_get_intersect(&r, &x);
+	require(rc == smpc_reader_finish(&r));
+	if (rc != SMPC_OK)
+	{
+		require(all_zero(&x, sizeof(x)));
+		return;
+	}
+	require(x.nparties >= 2 && x.nparties <= SMPC_MAX_PARTIES);
+	require(x.parties >= in &&
+			x.parties + (size_t) x.nparties * SMPC_SIGN_PK_BYTES <= in + len);
+	for (size_t i = 1; i < x.nparties; i++)
+		for (size_t j = 0; j < i; j++)
+			require(memcmp(x.parties + i * 32, x.parties + j * 32, 32) != 0);
+	require(x.dataset.len > 0 && x.dataset.len <= SMPC_MAX_NAME_LEN);
+	require(x.sql.len > 0 && x.sql.len <= SMPC_MAX_SQL_LEN);
+	require(memchr(x.dataset.ptr, 0, x.dataset.len) == NULL &&
+			memchr(x.sql.ptr, 0, x.sql.len) == NULL);
+	require(x.key_class == SMPC_PSI_KEY_INTEGER || x.key_class == SMPC_PSI_KEY_TEXT ||
+			x.key_class == SMPC_PSI_KEY_UUID);
+	smpc_writer_init(&w, FUZZ_MAX_MESSAGE);
+	smpc_writer_put_intersect(&w, &x);
+	require(r.pos == len);
+	require_reader_same(&w, &r, in, len);
+}
+
+/* An accepted point list: in the input, strictly ascending, within max. */
+static void
+check_points(const uint8_t *pts, size_t n, const uint8_t *in, size_t len)
+{
+	require(n <= FUZZ_MAX_POINTS && pts != NULL);
+	require(pts >= in && pts + n * SMPC_PSI_POINT_BYTES <= in + len);
+	require(smpc_psi_check_sorted(pts, n) == SMPC_OK);
+}
+
+static void
+fuzz_hop(const uint8_t *in, size_t len)
+{
+	smpc_reader r;
+	smpc_writer w;
+	uint16_t	hop;
+	const uint8_t *pts;
+	size_t		n;
+	int			rc;
+
+	smpc_reader_init(&r, in, len);
+	rc = smpc_reader_get_hop(&r, FUZZ_MAX_POINTS, &hop, &pts, &n);
+	require(rc == smpc_reader_finish(&r));
+	if (rc != SMPC_OK)
+	{
+		require(hop == 0 && pts == NULL && n == 0);
+		return;
+	}
+	require(hop >= 1 && hop < SMPC_MAX_PARTIES);
+	check_points(pts, n, in, len);
+	smpc_writer_init(&w, FUZZ_MAX_MESSAGE);
+	smpc_writer_put_hop(&w, hop, pts, n);
+	require(r.pos == len);
+	require_reader_same(&w, &r, in, len);
+}
+
+static int
+cmp_point(const void *a, const void *b)
+{
+	return memcmp(a, b, SMPC_PSI_POINT_BYTES);
+}
+
+/* smpc_psi_sort_unique on n points against qsort + dedup. */
+static void
+check_sort(const uint8_t *pts, size_t n)
+{
+	size_t		bytes = n * SMPC_PSI_POINT_BYTES;
+	uint8_t    *a = malloc(bytes > 0 ? bytes : 1);
+	uint8_t    *b = malloc(bytes > 0 ? bytes : 1);
+	size_t		got = n,
+				want = 0;
+
+	require(a != NULL && b != NULL);
+	memcpy(a, pts, bytes);
+	memcpy(b, pts, bytes);
+	qsort(b, n, SMPC_PSI_POINT_BYTES, cmp_point);
+	for (size_t i = 0; i < n; i++)
+		if (want == 0 || memcmp(b + (want - 1) * SMPC_PSI_POINT_BYTES,
+								b + i * SMPC_PSI_POINT_BYTES, SMPC_PSI_POINT_BYTES) != 0)
+			memmove(b + (want++) * SMPC_PSI_POINT_BYTES, b + i * SMPC_PSI_POINT_BYTES,
+					SMPC_PSI_POINT_BYTES);
+	require(smpc_psi_sort_unique(a, &got) == SMPC_OK);
+	require(got == want && memcmp(a, b, want * SMPC_PSI_POINT_BYTES) == 0);
+	free(a);
+	free(b);
+}
+
+/*
+ * Sorting fuzzer-chosen points: the input's 32-byte chunks as they are,
+ * and replicated with a byte near the end varied, which makes long shared
+ * prefixes and many duplicates and takes even short inputs past the
+ * small-input path into the radix sort.
+ */
+static void
+fuzz_sort(const uint8_t *in, size_t len)
+{
+	enum
+	{
+		COPIES = 8
+	};
+	size_t		m = len / SMPC_PSI_POINT_BYTES;
+	uint8_t    *x;
+
+	check_sort(in, m);
+	if (m == 0)
+		return;
+	x = malloc(m * COPIES * SMPC_PSI_POINT_BYTES);
+	require(x != NULL);
+	for (size_t c = 0; c < COPIES; c++)
+		for (size_t i = 0; i < m; i++)
+		{
+			uint8_t    *p = x + (c * m + i) * SMPC_PSI_POINT_BYTES;
+
+			memcpy(p, in + i * SMPC_PSI_POINT_BYTES, SMPC_PSI_POINT_BYTES);
+			p[SMPC_PSI_POINT_BYTES - 1 - c % 4] ^= (uint8_t) (c / 4);
+		}
+	check_sort(x, m * COPIES);
+	free(x);
+}
+
+/*
+ * A point list reply.  Besides the codec: counting a list against itself
+ * and against its halves, and exponentiating its first points, which must
+ * either be refused with a zeroed output or give a canonical element.
+ */
+static void
+fuzz_points(const uint8_t *in, size_t len)
+{
+	static const uint8_t k[SMPC_PSI_SCALAR_BYTES] = {7};
+	const uint8_t *pts;
+	size_t		n;
+	uint8_t    *enc = NULL;
+	size_t		enc_len = 0;
+
+	fuzz_sort(in, len);
+	if (smpc_points_decode(in, len, FUZZ_MAX_POINTS, &pts, &n) != SMPC_OK)
+	{
+		require(pts == NULL && n == 0);
+		return;
+	}
+	check_points(pts, n, in, len);
+	require_same(smpc_points_encode(pts, n, &enc, &enc_len), enc, enc_len, in, len);
+
+	if (n > 0)
+	{
+		size_t		neven = (n + 1) / 2;
+		size_t		nodd = n / 2;
+		uint8_t    *even = malloc(neven * SMPC_PSI_POINT_BYTES);
+		uint8_t    *odd = malloc(nodd > 0 ? nodd * SMPC_PSI_POINT_BYTES : 1);
+		const uint8_t *lists[3];
+		size_t		counts[3];
+
+		require(even != NULL && odd != NULL);
+		for (size_t i = 0; i < n; i++)
+			memcpy((i % 2 ? odd : even) + (i / 2) * SMPC_PSI_POINT_BYTES,
+				   pts + i * SMPC_PSI_POINT_BYTES, SMPC_PSI_POINT_BYTES);
+		lists[0] = pts;
+		counts[0] = n;
+		lists[1] = pts;
+		counts[1] = n;
+		lists[2] = even;
+		counts[2] = neven;
+		require(smpc_psi_count_common(lists, counts, 1) == n);
+		require(smpc_psi_count_common(lists, counts, 2) == n);
+		require(smpc_psi_count_common(lists, counts, 3) == neven);
+		lists[1] = odd;
+		counts[1] = nodd;
+		require(smpc_psi_count_common(lists, counts, 2) == nodd);
+		require(smpc_psi_count_common(lists + 1, counts + 1, 2) == 0);
+		require(smpc_psi_count_common(lists, counts, 3) == 0);
+		free(even);
+		free(odd);
+	}
+	for (size_t i = 0; i < n && i < 4; i++)
+	{
+		uint8_t		out[SMPC_PSI_POINT_BYTES];
+		int			rc = smpc_psi_point_mult(k, pts + i * SMPC_PSI_POINT_BYTES, out);
+
+		if (rc == SMPC_OK)
+			require(crypto_core_ristretto255_is_valid_point(out) &&
+					(out[31] & 0x80) == 0 && !all_zero(out, sizeof(out)) &&
+					(pts[i * SMPC_PSI_POINT_BYTES + 31] & 0x80) == 0);
+		else
+			require(rc == SMPC_ERR_MALFORMED && all_zero(out, sizeof(out)));
+	}
+}
+
 /*
  * A request payload: the request header, then the body its message type
  * carries (protocol.h, messages.h).
@@ -423,6 +628,12 @@ fuzz_request(uint8_t type, const uint8_t *in, size_t len)
 			break;
 		case SMPC_MSG_DESCRIBE:
 			fuzz_str_list(body, body_len);
+			break;
+		case SMPC_MSG_INTERSECT:
+			fuzz_intersect(body, body_len);
+			break;
+		case SMPC_MSG_HOP:
+			fuzz_hop(body, body_len);
 			break;
 	}
 }
@@ -1261,6 +1472,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			break;
 		case FUZZ_MEMBER_TAMPER:
 			fuzz_member_tamper(in, len);
+			break;
+		case FUZZ_INTERSECT:
+			fuzz_intersect(in, len);
+			break;
+		case FUZZ_HOP:
+			fuzz_hop(in, len);
+			break;
+		case FUZZ_POINTS:
+			fuzz_points(in, len);
 			break;
 	}
 	return 0;

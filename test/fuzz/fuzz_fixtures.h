@@ -54,7 +54,10 @@ enum fuzz_selector
 	FUZZ_MEMBER = 14,			/* a whole request, through the member's path */
 	FUZZ_MEMBER_SIGNED = 15,	/* type, control, payload: signed, then as 14 */
 	FUZZ_MEMBER_TAMPER = 16,	/* fixture request index, edits: must not verify */
-	FUZZ_NSELECTORS = 17
+	FUZZ_INTERSECT = 17,		/* psi.h: INTERSECT body */
+	FUZZ_HOP = 18,				/* HOP body */
+	FUZZ_POINTS = 19,			/* point list reply; sorting, counting, exponentiation */
+	FUZZ_NSELECTORS = 20
 };
 
 /*

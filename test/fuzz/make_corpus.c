@@ -18,6 +18,7 @@
 #include "fuzz_fixtures.h"
 #include "messages.h"
 #include "protocol.h"
+#include "psi.h"
 
 static const char *outdir;
 static int	failures;
@@ -213,6 +214,101 @@ emit_protocol(const fuzz_fixtures *fx, const uint8_t *env, size_t env_len)
 	emit("openings", FUZZ_OPENINGS, buf, len);
 	emit_request(fx, "signed_finish_body", SMPC_MSG_FINISH, buf, len);
 	smpc_free(buf);
+}
+
+/*
+ * n sorted points P(key)^7 for the integer keys 1..n under the fixture
+ * session (real group elements, so the exponentiation in the fuzz target
+ * gets past the encoding checks).  Returns an smpc_malloc'd array.
+ */
+static uint8_t *
+psi_points(const fuzz_fixtures *fx, size_t n)
+{
+	static const uint8_t k[SMPC_PSI_SCALAR_BYTES] = {7};
+	uint8_t    *pts = smpc_malloc(n * SMPC_PSI_POINT_BYTES + 1);
+	size_t		m = n;
+
+	if (pts == NULL)
+		exit(1);
+	for (size_t i = 0; i < n; i++)
+	{
+		uint8_t		key[8] = {0};
+		uint8_t		h[SMPC_PSI_HASH_BYTES];
+
+		key[0] = (uint8_t) (i + 1);
+		key[1] = (uint8_t) ((i + 1) >> 8);
+		check(smpc_psi_key_hash(fx->ad.session_id, SMPC_PSI_KEY_INTEGER, key, 8, h),
+			  "psi key hash");
+		check(smpc_psi_hash_mult(k, h, pts + i * SMPC_PSI_POINT_BYTES), "psi hash mult");
+	}
+	check(smpc_psi_sort_unique(pts, &m), "psi sort");
+	if (m != n)
+		exit(1);
+	return pts;
+}
+
+/* Seeds for the psi.h bodies, alone and inside signed requests. */
+static void
+emit_psi(const fuzz_fixtures *fx)
+{
+	uint8_t		parties[3 * SMPC_SIGN_PK_BYTES];
+	smpc_intersect x;
+	smpc_writer w;
+	uint8_t    *buf,
+			   *pts;
+	size_t		len;
+
+	/* INTERSECT: three parties over text keys; two over integers */
+	memcpy(parties, fx->signer.sign_pk, SMPC_SIGN_PK_BYTES);
+	memcpy(parties + 32, fx->recipient.sign_pk, SMPC_SIGN_PK_BYTES);
+	memcpy(parties + 64, fx->sender.sign_pk, SMPC_SIGN_PK_BYTES);
+	memset(&x, 0, sizeof(x));
+	x.nparties = 3;
+	x.parties = parties;
+	x.dataset.ptr = "patients";
+	x.dataset.len = 8;
+	x.sql.ptr = "SELECT nhs_number FROM patients WHERE age > 60 GROUP BY 1";
+	x.sql.len = strlen(x.sql.ptr);
+	x.key_class = SMPC_PSI_KEY_TEXT;
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_intersect(&w, &x);
+	finish_or_die(&w, "intersect", &buf, &len);
+	emit("intersect", FUZZ_INTERSECT, buf, len);
+	emit_request(fx, "signed_intersect_body", SMPC_MSG_INTERSECT, buf, len);
+	smpc_free(buf);
+	x.nparties = 2;
+	x.key_class = SMPC_PSI_KEY_INTEGER;
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_intersect(&w, &x);
+	finish_or_die(&w, "intersect integer", &buf, &len);
+	emit("intersect_integer", FUZZ_INTERSECT, buf, len);
+	smpc_free(buf);
+
+	/* point lists: six points, none, a hundred (past the small sort) */
+	pts = psi_points(fx, 100);
+	check(smpc_points_encode(pts, 6, &buf, &len), "points");
+	emit("points", FUZZ_POINTS, buf, len);
+	smpc_free(buf);
+	check(smpc_points_encode(NULL, 0, &buf, &len), "points empty");
+	emit("points_empty", FUZZ_POINTS, buf, len);
+	smpc_free(buf);
+	check(smpc_points_encode(pts, 100, &buf, &len), "points 100");
+	emit("points_100", FUZZ_POINTS, buf, len);
+	smpc_free(buf);
+
+	/* HOP: the first hop with six points; the last possible hop, empty */
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_hop(&w, 1, pts, 6);
+	finish_or_die(&w, "hop", &buf, &len);
+	emit("hop", FUZZ_HOP, buf, len);
+	emit_request(fx, "signed_hop_body", SMPC_MSG_HOP, buf, len);
+	smpc_free(buf);
+	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+	smpc_writer_put_hop(&w, SMPC_MAX_PARTIES - 1, NULL, 0);
+	finish_or_die(&w, "hop last", &buf, &len);
+	emit("hop_last", FUZZ_HOP, buf, len);
+	smpc_free(buf);
+	smpc_free(pts);
 }
 
 /* Index of type in fuzz_member_types. */
@@ -439,6 +535,7 @@ main(int argc, char **argv)
 	}
 
 	emit_protocol(&fx, env, env_len);
+	emit_psi(&fx);
 	emit_member(&fx);
 	emit_member_refused(&fx);
 

@@ -12,6 +12,7 @@
 
 /* declared here rather than in unit.h, which another change owns */
 extern const unit_case protocol_cases[];
+extern const unit_case psi_cases[];
 
 static int	checks_failed_in_case;
 
@@ -40,6 +41,7 @@ static const suite suites[] = {
 	{"codec", codec_cases},
 	{"messages", messages_cases},
 	{"protocol", protocol_cases},
+	{"psi", psi_cases},
 };
 
 int
