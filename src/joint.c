@@ -728,6 +728,92 @@ SetupJoint(Joint *j, JointScanState *st, SmpcFederation *fed, const char **self_
 	return ds;
 }
 
+/* The participants' signing keys, in party order, as PREPARE and INTERSECT carry them. */
+static uint8 *
+PartyKeys(Joint *j)
+{
+	uint8	   *pkbuf = palloc(SMPC_SIGN_PK_BYTES * j->nparties);
+
+	for (int i = 0; i < j->nparties; i++)
+		memcpy(pkbuf + (size_t) i * SMPC_SIGN_PK_BYTES, j->parties[i].key.sign_pk,
+			   SMPC_SIGN_PK_BYTES);
+	return pkbuf;
+}
+
+/* The dataset SQL sent to the members (a test module may replace it). */
+static const char *
+MemberSql(JointScanState *st)
+{
+	SmpcFaultHooks *hooks = smpc_fault_hooks();
+
+	if (hooks && hooks->dataset_sql && hooks->dataset_sql() != NULL)
+		return hooks->dataset_sql();
+	return st->sql;
+}
+
+/*
+ * QueryingAudit
+ *		This node's audit record of a successful joint query: participants,
+ *		result digest, and the members left out and why.
+ */
+static void
+QueryingAudit(Joint *j, JointScanState *st, const char *self_name, const uint8 *digest)
+{
+	SmpcAuditRecord rec;
+
+	memset(&rec, 0, sizeof(rec));
+	rec.session_id = j->session_id;
+	rec.node_role = "querying";
+	rec.federation = j->fed->name;
+	rec.initiator_node = self_name;
+	rec.initiator_role = GetUserNameFromId(GetUserId(), false);
+	rec.dataset = st->dataset;
+	rec.dataset_sql = st->sql;
+	for (int i = 0; i < j->nparties; i++)
+		rec.participants = lappend(rec.participants, j->parties[i].name);
+	rec.outcome = "success";
+	rec.result_digest = digest;
+	rec.unfinished = j->left_out;
+	if (j->left_out != NIL)
+	{
+		StringInfoData why;
+		ListCell   *lc,
+				   *lc2;
+
+		initStringInfo(&why);
+		forboth(lc, j->left_out, lc2, j->left_why)
+			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
+							 (char *) lfirst(lc), (char *) lfirst(lc2));
+		rec.error = why.data;
+	}
+	smpc_audit_record(&rec);
+}
+
+/*
+ * ReportLeftOut
+ *		Say who did not finish: the result stands without them.  Liars get a
+ *		WARNING, dropouts a NOTICE with dropout_detail.
+ */
+static void
+ReportLeftOut(Joint *j, List *liars, const char *dropout_detail)
+{
+	ListCell   *lc,
+			   *lc2;
+
+	forboth(lc, j->left_out, lc2, j->left_why)
+	{
+		bool		lied = list_member_ptr(liars, lfirst(lc));
+
+		ereport(lied ? WARNING : NOTICE,
+				(errcode(lied ? ERRCODE_SMPC_VERIFICATION_FAILED : ERRCODE_CONNECTION_FAILURE),
+				 errmsg("member \"%s\" did not finish the joint query: %s",
+						(char *) lfirst(lc), (char *) lfirst(lc2)),
+				 errdetail("%s", lied
+						   ? "The result was reconstructed from the parties whose share-sums agree."
+						   : dropout_detail)));
+	}
+}
+
 static void
 RunJoint(ForeignScanState *node, JointScanState *st)
 {
@@ -752,7 +838,6 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	size_t	   *lens = palloc0(sizeof(size_t) * Max(1, nmembers));
 	size_t	   *alens = palloc0(sizeof(size_t) * Max(1, nmembers));
 	const uint8 **answers;
-	uint8	   *pkbuf;
 	const uint8 ***env;			/* env[from][to] */
 	size_t	  **envlen;
 	smpc_fe    *own;
@@ -764,7 +849,6 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	uint8	   *commitments;
 	uint8		digest[SMPC_DIGEST_BYTES];
 	ListCell   *lc;
-	SmpcAuditRecord rec;
 	List	   *liars = NIL;
 	int			excluded;
 
@@ -833,21 +917,10 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	memset(&p, 0, sizeof(p));
 	p.threshold = (uint8) fed->threshold;
 	p.nparties = (uint16) j.nparties;
-	pkbuf = palloc(SMPC_SIGN_PK_BYTES * j.nparties);
-	for (int i = 0; i < j.nparties; i++)
-		memcpy(pkbuf + (size_t) i * SMPC_SIGN_PK_BYTES, j.parties[i].key.sign_pk,
-			   SMPC_SIGN_PK_BYTES);
-	p.parties = pkbuf;
+	p.parties = PartyKeys(&j);
 	p.dataset.ptr = st->dataset;
 	p.dataset.len = strlen(st->dataset);
-	p.sql.ptr = st->sql;
-	{
-		SmpcFaultHooks *hooks = smpc_fault_hooks();
-
-		/* a test module may send members other SQL than this node runs */
-		if (hooks && hooks->dataset_sql && hooks->dataset_sql() != NULL)
-			p.sql.ptr = hooks->dataset_sql();
-	}
+	p.sql.ptr = MemberSql(st);
 	p.sql.len = strlen(p.sql.ptr);
 	p.nvalues = (uint16) nvalues;
 	p.values = specs;
@@ -1135,50 +1208,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 					 errmsg("member \"%s\" reconstructed a different result", j.parties[i + 1].name),
 					 errdetail("Every participant verifies the openings itself; their results must agree.")));
 
-	/* this node's audit record */
-	memset(&rec, 0, sizeof(rec));
-	rec.session_id = j.session_id;
-	rec.node_role = "querying";
-	rec.federation = fed->name;
-	rec.initiator_node = self_name;
-	rec.initiator_role = GetUserNameFromId(GetUserId(), false);
-	rec.dataset = st->dataset;
-	rec.dataset_sql = st->sql;
-	for (int i = 0; i < j.nparties; i++)
-		rec.participants = lappend(rec.participants, j.parties[i].name);
-	rec.outcome = "success";
-	rec.result_digest = digest;
-	rec.unfinished = j.left_out;
-	if (j.left_out != NIL)
-	{
-		StringInfoData why;
-		ListCell   *lc2;
-
-		initStringInfo(&why);
-		forboth(lc, j.left_out, lc2, j.left_why)
-			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
-							 (char *) lfirst(lc), (char *) lfirst(lc2));
-		rec.error = why.data;
-	}
-	smpc_audit_record(&rec);
-
-	/* say who did not finish: the result stands without them */
-	{
-		ListCell   *lc2;
-
-		forboth(lc, j.left_out, lc2, j.left_why)
-		{
-			bool		lied = list_member_ptr(liars, lfirst(lc));
-
-			ereport(lied ? WARNING : NOTICE,
-					(errcode(lied ? ERRCODE_SMPC_VERIFICATION_FAILED : ERRCODE_CONNECTION_FAILURE),
-					 errmsg("member \"%s\" did not finish the joint query: %s",
-							(char *) lfirst(lc), (char *) lfirst(lc2)),
-					 errdetail(lied
-							   ? "The result was reconstructed from the parties whose share-sums agree."
-							   : "Every share was dealt before it left; the result was reconstructed from the other parties.")));
-		}
-	}
+	QueryingAudit(&j, st, self_name, digest);
+	ReportLeftOut(&j, liars,
+				  "Every share was dealt before it left; the result was reconstructed from the other parties.");
 
 	DecodeRows(st, node, &groups, secrets, nvalues, fed->min_group_size, args);
 	INSTR_TIME_SET_CURRENT(ended);
@@ -1269,7 +1301,6 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	uint64		common;
 	smpc_fe		result;
 	uint8		digest[SMPC_DIGEST_BYTES];
-	SmpcAuditRecord rec;
 
 	INSTR_TIME_SET_CURRENT(started);
 	if (key_class == 0)
@@ -1292,26 +1323,15 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	{
 		smpc_intersect p;
 		smpc_writer w;
-		uint8	   *pkbuf = palloc(SMPC_SIGN_PK_BYTES * n);
 		uint8	   *body;
 		size_t		blen;
 
-		for (int i = 0; i < n; i++)
-			memcpy(pkbuf + (size_t) i * SMPC_SIGN_PK_BYTES, j.parties[i].key.sign_pk,
-				   SMPC_SIGN_PK_BYTES);
 		memset(&p, 0, sizeof(p));
 		p.nparties = (uint16) n;
-		p.parties = pkbuf;
+		p.parties = PartyKeys(&j);
 		p.dataset.ptr = st->dataset;
 		p.dataset.len = strlen(st->dataset);
-		p.sql.ptr = st->sql;
-		{
-			SmpcFaultHooks *hooks = smpc_fault_hooks();
-
-			/* a test module may send members other SQL than this node runs */
-			if (hooks && hooks->dataset_sql && hooks->dataset_sql() != NULL)
-				p.sql.ptr = hooks->dataset_sql();
-		}
+		p.sql.ptr = MemberSql(st);
 		p.sql.len = strlen(p.sql.ptr);
 		p.key_class = (uint8) key_class;
 		smpc_writer_init(&w, (size_t) smpc_max_message_size);
@@ -1440,43 +1460,8 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 
 	smpc_check_core_status(smpc_encode_int64((int64) common, &result), "encode the count");
 	smpc_result_digest(j.session_id, &result, 1, digest);
-	memset(&rec, 0, sizeof(rec));
-	rec.session_id = j.session_id;
-	rec.node_role = "querying";
-	rec.federation = fed->name;
-	rec.initiator_node = self_name;
-	rec.initiator_role = GetUserNameFromId(GetUserId(), false);
-	rec.dataset = st->dataset;
-	rec.dataset_sql = st->sql;
-	for (int i = 0; i < n; i++)
-		rec.participants = lappend(rec.participants, j.parties[i].name);
-	rec.outcome = "success";
-	rec.result_digest = digest;
-	rec.unfinished = j.left_out;
-	if (j.left_out != NIL)
-	{
-		StringInfoData why;
-		ListCell   *lc,
-				   *lc2;
-
-		initStringInfo(&why);
-		forboth(lc, j.left_out, lc2, j.left_why)
-			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
-							 (char *) lfirst(lc), (char *) lfirst(lc2));
-		rec.error = why.data;
-	}
-	smpc_audit_record(&rec);
-	{
-		ListCell   *lc,
-				   *lc2;
-
-		forboth(lc, j.left_out, lc2, j.left_why)
-			ereport(NOTICE,
-					(errcode(ERRCODE_CONNECTION_FAILURE),
-					 errmsg("member \"%s\" did not finish the joint query: %s",
-							(char *) lfirst(lc), (char *) lfirst(lc2)),
-					 errdetail("The intersection count was complete before it left.")));
-	}
+	QueryingAudit(&j, st, self_name, digest);
+	ReportLeftOut(&j, NIL, "The intersection count was complete before it left.");
 
 	st->natts = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts;
 	st->rowvalues = palloc0(sizeof(Datum) * st->natts);

@@ -117,23 +117,7 @@ smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 		}
 		PG_CATCH();
 		{
-			ErrorData  *ed;
-
-			MemoryContextSwitchTo(caller);
-			ed = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
-				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
-				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
-				PG_RE_THROW();
-			FlushErrorState();
-			ereport(LOG,
-					(errmsg("smpc: dataset query on \"%s\" failed: %s",
-							ds->name, ed->message)));
-			ereport(ERROR,
-					(errcode(ed->sqlerrcode),
-					 errmsg("the dataset query on \"%s\" failed at run time", ds->name),
-					 errdetail("The error text is withheld because it may quote data; the node's server log has it."),
-					 errhint("Check the WHERE conditions and casts against the data types of the dataset.")));
+			smpc_dataset_query_failed(ds, caller);
 		}
 		PG_END_TRY();
 
@@ -199,6 +183,36 @@ smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 	}
 	PG_END_TRY();
 	return lr;
+}
+
+/*
+ * smpc_dataset_query_failed
+ *		In the PG_CATCH of a dataset query: re-raise its error without its
+ *		text, which may quote a value (the text goes to this node's server
+ *		log), keeping its SQLSTATE.  Cancellation, shutdown and resource
+ *		errors propagate as they are.  caller is the memory context to copy
+ *		the error into.
+ */
+void
+smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
+{
+	ErrorData  *ed;
+
+	MemoryContextSwitchTo(caller);
+	ed = CopyErrorData();
+	if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
+		ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
+		ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
+		PG_RE_THROW();
+	FlushErrorState();
+	ereport(LOG,
+			(errmsg("smpc: dataset query on \"%s\" failed: %s",
+					ds->name, ed->message)));
+	ereport(ERROR,
+			(errcode(ed->sqlerrcode),
+			 errmsg("the dataset query on \"%s\" failed at run time", ds->name),
+			 errdetail("The error text is withheld because it may quote data; the node's server log has it."),
+			 errhint("Check the WHERE conditions and casts against the data types of the dataset.")));
 }
 
 /*

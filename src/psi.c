@@ -284,23 +284,7 @@ smpc_psi_local_set(const SmpcDataset *ds, const char *sql, const uint8 *session_
 		}
 		PG_CATCH();
 		{
-			ErrorData  *ed;
-
-			MemoryContextSwitchTo(caller);
-			ed = CopyErrorData();
-			if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
-				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
-				ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
-				PG_RE_THROW();
-			FlushErrorState();
-			ereport(LOG,
-					(errmsg("smpc: dataset query on \"%s\" failed: %s",
-							ds->name, ed->message)));
-			ereport(ERROR,
-					(errcode(ed->sqlerrcode),
-					 errmsg("the dataset query on \"%s\" failed at run time", ds->name),
-					 errdetail("The error text is withheld because it may quote data; the node's server log has it."),
-					 errhint("Check the WHERE conditions and casts against the data types of the dataset.")));
+			smpc_dataset_query_failed(ds, caller);
 		}
 		PG_END_TRY();
 		SPI_finish();

@@ -273,6 +273,8 @@ typedef struct SmpcLocalResult
 } SmpcLocalResult;
 
 extern int	smpc_max_groups;
+extern void smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
+			pg_attribute_noreturn();
 extern char *smpc_local_check(const SmpcDataset *ds, const char *sql, int ngroupcols,
 							  int nvalues, List **group_columns);
 extern SmpcLocalResult *smpc_local_aggregate(const SmpcDataset *ds, const char *sql,

@@ -146,8 +146,8 @@ smpc_writer_init(smpc_writer *w, size_t max_len)
 	w->status = SMPC_OK;
 }
 
-static int
-writer_fail(smpc_writer *w, int status)
+int
+smpc_writer_fail(smpc_writer *w, int status)
 {
 	if (w->status == SMPC_OK)
 		w->status = status;
@@ -167,7 +167,7 @@ writer_reserve(smpc_writer *w, size_t n)
 		return NULL;
 	if (n > w->max_len - w->len)
 	{
-		writer_fail(w, SMPC_ERR_TOO_LARGE);
+		smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 		return NULL;
 	}
 	if (n > w->cap - w->len)
@@ -188,7 +188,7 @@ writer_reserve(smpc_writer *w, size_t n)
 		nd = smpc_malloc(newcap);
 		if (nd == NULL)
 		{
-			writer_fail(w, SMPC_ERR_NOMEM);
+			smpc_writer_fail(w, SMPC_ERR_NOMEM);
 			return NULL;
 		}
 		if (w->data != NULL)
@@ -259,7 +259,7 @@ smpc_writer_put_bytes(smpc_writer *w, const void *p, size_t n)
 	if (w->status != SMPC_OK || n == 0)
 		return w->status;
 	if (p == NULL)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	dst = writer_reserve(w, n);
 	if (dst != NULL)
 		memcpy(dst, p, n);
@@ -272,9 +272,9 @@ smpc_writer_put_blob(smpc_writer *w, const void *p, size_t n)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (p == NULL && n > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	if (n > UINT32_MAX)
-		return writer_fail(w, SMPC_ERR_TOO_LARGE);
+		return smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 	smpc_writer_put_u32(w, (uint32_t) n);
 	return smpc_writer_put_bytes(w, p, n);
 }
@@ -285,11 +285,11 @@ smpc_writer_put_str(smpc_writer *w, const char *s, size_t n)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (s == NULL && n > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	if (n > UINT32_MAX)
-		return writer_fail(w, SMPC_ERR_TOO_LARGE);
+		return smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 	if (n > 0 && !utf8_valid((const uint8_t *) s, n))
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	return smpc_writer_put_blob(w, s, n);
 }
 
@@ -312,7 +312,7 @@ smpc_writer_put_header(smpc_writer *w, uint8_t type)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (!smpc_msg_type_valid(type))
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	smpc_writer_put_bytes(w, SMPC_FRAME_MAGIC, 4);
 	smpc_writer_put_u16(w, SMPC_PROTOCOL_VERSION);
 	smpc_writer_put_u8(w, type);
@@ -378,8 +378,8 @@ smpc_reader_remaining(const smpc_reader *r)
 	return r->len - r->pos;
 }
 
-static int
-reader_fail(smpc_reader *r, int status)
+int
+smpc_reader_fail(smpc_reader *r, int status)
 {
 	if (r->status == SMPC_OK)
 		r->status = status;
@@ -399,7 +399,7 @@ reader_take(smpc_reader *r, size_t n)
 		return NULL;
 	if (n > r->len - r->pos)
 	{
-		reader_fail(r, SMPC_ERR_TRUNCATED);
+		smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 		return NULL;
 	}
 	p = r->data + r->pos;
@@ -502,7 +502,7 @@ smpc_reader_get_blob(smpc_reader *r, size_t max_len,
 	if (smpc_reader_get_u32(r, &n) != SMPC_OK)
 		return r->status;
 	if (n > max_len)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	*out = reader_take(r, n);
 	if (*out != NULL)
 		*out_len = n;
@@ -521,7 +521,7 @@ smpc_reader_get_str(smpc_reader *r, size_t max_len,
 	if (smpc_reader_get_blob(r, max_len, &p, &n) != SMPC_OK)
 		return r->status;
 	if (!utf8_valid(p, n))
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	*out = (const char *) p;
 	*out_len = n;
 	return SMPC_OK;
@@ -538,7 +538,7 @@ smpc_reader_get_fe(smpc_reader *r, smpc_fe *out)
 	if (smpc_fe_from_bytes(p, out) != SMPC_OK)
 	{
 		*out = 0;
-		return reader_fail(r, SMPC_ERR_RANGE);
+		return smpc_reader_fail(r, SMPC_ERR_RANGE);
 	}
 	return SMPC_OK;
 }
@@ -556,12 +556,12 @@ smpc_reader_get_header(smpc_reader *r, uint16_t *version, uint8_t *type)
 	if (p == NULL)
 		return r->status;
 	if (memcmp(p, SMPC_FRAME_MAGIC, 4) != 0)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	v = (uint16_t) (p[4] | (p[5] << 8));
 	if (v != SMPC_PROTOCOL_VERSION)
-		return reader_fail(r, SMPC_ERR_VERSION);
+		return smpc_reader_fail(r, SMPC_ERR_VERSION);
 	if (!smpc_msg_type_valid(p[6]) || p[7] != 0)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	if (version != NULL)
 		*version = v;
 	if (type != NULL)
@@ -721,9 +721,9 @@ read_count(smpc_reader *r, size_t width, size_t max_items, size_t min_item,
 	if (get_le(r, width, &n) != SMPC_OK)
 		return r->status;
 	if (n > max_items)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (n > smpc_reader_remaining(r) / min_item)
-		return reader_fail(r, SMPC_ERR_TRUNCATED);
+		return smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 	*count = (size_t) n;
 	return SMPC_OK;
 }
@@ -746,12 +746,12 @@ smpc_writer_put_envelope_list(smpc_writer *w, const smpc_envelope_item *items,
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (count > UINT16_MAX)
-		return writer_fail(w, SMPC_ERR_TOO_LARGE);
+		return smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 	if (items == NULL && count > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	for (size_t i = 0; i < count; i++)
 		if (items[i].env == NULL || items[i].env_len < SMPC_ENVELOPE_OVERHEAD)
-			return writer_fail(w, SMPC_ERR_ARG);
+			return smpc_writer_fail(w, SMPC_ERR_ARG);
 
 	smpc_writer_put_u16(w, (uint16_t) count);
 	for (size_t i = 0; i < count; i++)
@@ -770,7 +770,7 @@ smpc_reader_get_envelope_list(smpc_reader *r, smpc_envelope_item *items,
 
 	*count = 0;
 	if (items == NULL && max_items > 0)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	if (read_count(r, 2, max_items, ENVELOPE_ITEM_MIN_BYTES, &n) != SMPC_OK)
 		return r->status;
 	for (size_t i = 0; i < n; i++)
@@ -780,7 +780,7 @@ smpc_reader_get_envelope_list(smpc_reader *r, smpc_envelope_item *items,
 								 &items[i].env_len) != SMPC_OK)
 			return r->status;
 		if (items[i].env_len < SMPC_ENVELOPE_OVERHEAD)
-			return reader_fail(r, SMPC_ERR_MALFORMED);
+			return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	}
 	*count = n;
 	return SMPC_OK;
@@ -817,9 +817,9 @@ smpc_writer_put_fe_vector(smpc_writer *w, const smpc_fe *v, size_t count)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (count > UINT32_MAX)
-		return writer_fail(w, SMPC_ERR_TOO_LARGE);
+		return smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 	if (v == NULL && count > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	smpc_writer_put_u32(w, (uint32_t) count);
 	for (size_t i = 0; i < count && w->status == SMPC_OK; i++)
 		smpc_writer_put_fe(w, v[i]);
@@ -834,7 +834,7 @@ smpc_reader_get_fe_vector(smpc_reader *r, smpc_fe *out, size_t max_count,
 
 	*count = 0;
 	if (out == NULL && max_count > 0)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	if (read_count(r, 4, max_count, SMPC_FE_BYTES, &n) != SMPC_OK)
 		return r->status;
 	for (size_t i = 0; i < n; i++)
@@ -874,9 +874,9 @@ smpc_writer_put_str_list(smpc_writer *w, const smpc_str *items, size_t count)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (count > UINT16_MAX)
-		return writer_fail(w, SMPC_ERR_TOO_LARGE);
+		return smpc_writer_fail(w, SMPC_ERR_TOO_LARGE);
 	if (items == NULL && count > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	smpc_writer_put_u16(w, (uint16_t) count);
 	for (size_t i = 0; i < count && w->status == SMPC_OK; i++)
 		smpc_writer_put_str(w, items[i].ptr, items[i].len);
@@ -891,7 +891,7 @@ smpc_reader_get_str_list(smpc_reader *r, smpc_str *items, size_t max_items,
 
 	*count = 0;
 	if (items == NULL && max_items > 0)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	if (read_count(r, 2, max_items, STR_ITEM_MIN_BYTES, &n) != SMPC_OK)
 		return r->status;
 	for (size_t i = 0; i < n; i++)

@@ -113,6 +113,9 @@ extern int	smpc_writer_put_header(smpc_writer *w, uint8_t type);
  */
 extern int	smpc_writer_finish(smpc_writer *w, uint8_t **out, size_t *outlen);
 
+/* Set a writer's sticky status to status unless it already failed; returns it. */
+extern int	smpc_writer_fail(smpc_writer *w, int status);
+
 /* Zero and free the buffer of an unfinished writer (safe to call twice). */
 extern void smpc_writer_discard(smpc_writer *w);
 
@@ -133,6 +136,9 @@ typedef struct smpc_reader
 
 /* Start reading data[0..len); data may be NULL only if len == 0. */
 extern void smpc_reader_init(smpc_reader *r, const uint8_t *data, size_t len);
+
+/* Set a reader's sticky status to status unless it already failed; returns it. */
+extern int	smpc_reader_fail(smpc_reader *r, int status);
 /* Bytes not yet consumed. */
 extern size_t smpc_reader_remaining(const smpc_reader *r);
 

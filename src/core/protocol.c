@@ -39,22 +39,6 @@ static const char empty_value[1] = "";
 
 /* ----------------------------------------------------------- helpers */
 
-static int
-writer_fail(smpc_writer *w, int status)
-{
-	if (w->status == SMPC_OK)
-		w->status = status;
-	return w->status;
-}
-
-static int
-reader_fail(smpc_reader *r, int status)
-{
-	if (r->status == SMPC_OK)
-		r->status = status;
-	return r->status;
-}
-
 /* Zeroed array of max(n, 1) elements from smpc_malloc; NULL on failure. */
 static void *
 alloc_array(size_t n, size_t size)
@@ -87,7 +71,7 @@ get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
 	if (smpc_reader_get_str(r, max, &s->ptr, &s->len) != SMPC_OK)
 		return r->status;
 	if (s->len == 0)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	return SMPC_OK;
 }
 
@@ -124,10 +108,10 @@ put_sums(smpc_writer *w, const smpc_fe *v, size_t n)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (v == NULL && n > 0)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	for (size_t i = 0; i < n; i++)
 		if (v[i] >= SMPC_FIELD_P)
-			return writer_fail(w, SMPC_ERR_ARG);
+			return smpc_writer_fail(w, SMPC_ERR_ARG);
 	return smpc_writer_put_fe_vector(w, v, n);
 }
 
@@ -146,12 +130,12 @@ get_sums(smpc_reader *r, size_t max_count, smpc_fe **out, size_t *count)
 	if (smpc_reader_get_u32(r, &n) != SMPC_OK)
 		return r->status;
 	if (n > max_count)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (n > smpc_reader_remaining(r) / SMPC_FE_BYTES)
-		return reader_fail(r, SMPC_ERR_TRUNCATED);
+		return smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 	v = alloc_array(n, sizeof(smpc_fe));
 	if (v == NULL)
-		return reader_fail(r, SMPC_ERR_NOMEM);
+		return smpc_reader_fail(r, SMPC_ERR_NOMEM);
 	for (size_t i = 0; i < n; i++)
 		if (smpc_reader_get_fe(r, &v[i]) != SMPC_OK)
 		{
@@ -176,9 +160,9 @@ get_party_count(smpc_reader *r, size_t max_parties, size_t *count)
 	if (smpc_reader_get_u16(r, &n) != SMPC_OK)
 		return r->status;
 	if (n > SMPC_MAX_PARTIES || n > max_parties)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (n > smpc_reader_remaining(r) / PARTY_ENTRY_MIN_BYTES)
-		return reader_fail(r, SMPC_ERR_TRUNCATED);
+		return smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 	*count = n;
 	return SMPC_OK;
 }
@@ -254,7 +238,7 @@ smpc_writer_put_key_list(smpc_writer *w, const smpc_key_list *k)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if ((rc = check_key_list(k)) != SMPC_OK)
-		return writer_fail(w, rc);
+		return smpc_writer_fail(w, rc);
 	ncells = (size_t) key_list_cells(k->ngroups, k->ncols);
 	smpc_writer_put_u32(w, k->ngroups);
 	smpc_writer_put_u16(w, k->ncols);
@@ -277,22 +261,22 @@ smpc_reader_get_key_list(smpc_reader *r, uint32_t max_groups,
 	smpc_key_cell *cells;
 
 	if (out == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	memset(out, 0, sizeof(*out));
 	if (smpc_reader_get_u32(r, &ngroups) != SMPC_OK ||
 		smpc_reader_get_u16(r, &ncols) != SMPC_OK)
 		return r->status;
 	if (ngroups > max_groups || ncols > SMPC_MAX_GROUP_COLS)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (ncols == 0 && ngroups > 1)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	ncells = key_list_cells(ngroups, ncols);
 	if (ncells > smpc_reader_remaining(r) / KEY_CELL_MIN_BYTES)
-		return reader_fail(r, SMPC_ERR_TRUNCATED);
+		return smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 
 	cells = alloc_array((size_t) ncells, sizeof(smpc_key_cell));
 	if (cells == NULL)
-		return reader_fail(r, SMPC_ERR_NOMEM);
+		return smpc_reader_fail(r, SMPC_ERR_NOMEM);
 	for (size_t i = 0; i < (size_t) ncells; i++)
 	{
 		smpc_key_cell *c = &cells[i];
@@ -301,7 +285,7 @@ smpc_reader_get_key_list(smpc_reader *r, uint32_t max_groups,
 			break;
 		if (c->isnull > 1)
 		{
-			reader_fail(r, SMPC_ERR_MALFORMED);
+			smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 			break;
 		}
 		if (c->isnull)
@@ -367,7 +351,7 @@ smpc_writer_put_prepare(smpc_writer *w, const smpc_prepare *p)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if ((rc = check_prepare(p)) != SMPC_OK)
-		return writer_fail(w, rc);
+		return smpc_writer_fail(w, rc);
 	smpc_writer_put_u8(w, p->threshold);
 	smpc_writer_put_u16(w, p->nparties);
 	smpc_writer_put_bytes(w, p->parties, (size_t) p->nparties * SMPC_SIGN_PK_BYTES);
@@ -390,7 +374,7 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 	int			rc;
 
 	if (out == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
 
@@ -399,12 +383,12 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 		goto fail;
 	if (p.nparties > SMPC_MAX_PARTIES)
 	{
-		reader_fail(r, SMPC_ERR_TOO_LARGE);
+		smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 		goto fail;
 	}
 	if (p.nparties < 2 || p.threshold >= p.nparties)
 	{
-		reader_fail(r, SMPC_ERR_MALFORMED);
+		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
 	if (smpc_reader_get_bytes(r, (size_t) p.nparties * SMPC_SIGN_PK_BYTES,
@@ -412,7 +396,7 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 		goto fail;
 	if (has_duplicate_keys(p.parties, p.nparties))
 	{
-		reader_fail(r, SMPC_ERR_MALFORMED);
+		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
 	if (get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
@@ -421,23 +405,23 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 		goto fail;
 	if (p.nvalues > SMPC_MAX_VALUES)
 	{
-		reader_fail(r, SMPC_ERR_TOO_LARGE);
+		smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 		goto fail;
 	}
 	if (p.nvalues == 0)
 	{
-		reader_fail(r, SMPC_ERR_MALFORMED);
+		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
 	if (p.nvalues > smpc_reader_remaining(r) / VALUE_SPEC_BYTES)
 	{
-		reader_fail(r, SMPC_ERR_TRUNCATED);
+		smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 		goto fail;
 	}
 	p.values = alloc_array(p.nvalues, sizeof(smpc_value_spec));
 	if (p.values == NULL)
 	{
-		reader_fail(r, SMPC_ERR_NOMEM);
+		smpc_reader_fail(r, SMPC_ERR_NOMEM);
 		goto fail;
 	}
 	for (size_t i = 0; i < p.nvalues; i++)
@@ -447,7 +431,7 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 			goto fail;
 		if (!value_spec_valid(p.values[i].kind, p.values[i].scale))
 		{
-			reader_fail(r, SMPC_ERR_MALFORMED);
+			smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 			goto fail;
 		}
 	}
@@ -455,19 +439,19 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 		goto fail;
 	if (p.reveal_keys > 1)
 	{
-		reader_fail(r, SMPC_ERR_MALFORMED);
+		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
 	if (smpc_reader_get_key_list(r, max_groups, &p.groups) != SMPC_OK)
 		goto fail;
 	if (p.reveal_keys && p.groups.ngroups > 0)
 	{
-		reader_fail(r, SMPC_ERR_MALFORMED);
+		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
 	if ((rc = smpc_reader_finish(r)) != SMPC_OK)
 	{
-		reader_fail(r, rc);
+		smpc_reader_fail(r, rc);
 		goto fail;
 	}
 	*out = p;
@@ -503,7 +487,7 @@ smpc_prepare_reply_encode(uint8_t kind,
 	else if (kind == SMPC_PREPARE_REPLY_KEYS)
 		smpc_writer_put_key_list(&w, keys);
 	else
-		writer_fail(&w, SMPC_ERR_ARG);
+		smpc_writer_fail(&w, SMPC_ERR_ARG);
 	return smpc_writer_finish(&w, out, outlen);
 }
 
@@ -538,7 +522,7 @@ smpc_prepare_reply_decode(const uint8_t *in, size_t len, uint8_t *kind,
 		else if (k == SMPC_PREPARE_REPLY_KEYS && keys != NULL)
 			smpc_reader_get_key_list(&r, max_groups, keys);
 		else
-			reader_fail(&r, SMPC_ERR_MALFORMED);
+			smpc_reader_fail(&r, SMPC_ERR_MALFORMED);
 	}
 	if ((rc = smpc_reader_finish(&r)) != SMPC_OK)
 	{
@@ -563,7 +547,7 @@ smpc_writer_put_commitments(smpc_writer *w, const smpc_party_opening *p,
 	if (w->status != SMPC_OK)
 		return w->status;
 	if ((rc = check_parties(p, nparties, 0)) != SMPC_OK)
-		return writer_fail(w, rc);
+		return smpc_writer_fail(w, rc);
 	smpc_writer_put_u16(w, (uint16_t) nparties);
 	for (size_t i = 0; i < nparties; i++)
 	{
@@ -581,10 +565,10 @@ smpc_reader_get_commitments(smpc_reader *r, smpc_party_opening *p,
 	size_t		n;
 
 	if (nparties == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	*nparties = 0;
 	if (p == NULL && max_parties > 0)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	if (get_party_count(r, max_parties, &n) != SMPC_OK)
 		return r->status;
 	if (n > 0)
@@ -595,7 +579,7 @@ smpc_reader_get_commitments(smpc_reader *r, smpc_party_opening *p,
 			break;
 		if (p[i].present > 1)
 		{
-			reader_fail(r, SMPC_ERR_MALFORMED);
+			smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 			break;
 		}
 		if (p[i].present &&
@@ -621,7 +605,7 @@ smpc_reveal_reply_encode(const uint8_t opening[SMPC_COMMIT_OPENING_BYTES],
 
 	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
 	if (opening == NULL)
-		writer_fail(&w, SMPC_ERR_ARG);
+		smpc_writer_fail(&w, SMPC_ERR_ARG);
 	smpc_writer_put_bytes(&w, opening, SMPC_COMMIT_OPENING_BYTES);
 	put_sums(&w, sums, nsums);
 	return smpc_writer_finish(&w, out, outlen);
@@ -665,7 +649,7 @@ smpc_writer_put_openings(smpc_writer *w, const smpc_party_opening *p,
 	if (w->status != SMPC_OK)
 		return w->status;
 	if ((rc = check_parties(p, nparties, 1)) != SMPC_OK)
-		return writer_fail(w, rc);
+		return smpc_writer_fail(w, rc);
 	smpc_writer_put_u16(w, (uint16_t) nparties);
 	for (size_t i = 0; i < nparties && w->status == SMPC_OK; i++)
 	{
@@ -687,10 +671,10 @@ smpc_reader_get_openings(smpc_reader *r, smpc_party_opening *p,
 	size_t		n;
 
 	if (nparties == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	*nparties = 0;
 	if (p == NULL && max_parties > 0)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	if (get_party_count(r, max_parties, &n) != SMPC_OK)
 		return r->status;
 	if (n > 0)
@@ -701,7 +685,7 @@ smpc_reader_get_openings(smpc_reader *r, smpc_party_opening *p,
 			break;
 		if (p[i].present > 1)
 		{
-			reader_fail(r, SMPC_ERR_MALFORMED);
+			smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 			break;
 		}
 		if (p[i].present &&
@@ -742,7 +726,7 @@ smpc_commit_value(const uint8_t session_id[SMPC_SESSION_ID_BYTES],
 
 	smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
 	if (session_id == NULL)
-		writer_fail(&w, SMPC_ERR_ARG);
+		smpc_writer_fail(&w, SMPC_ERR_ARG);
 	smpc_writer_put_bytes(&w, session_id, SMPC_SESSION_ID_BYTES);
 	smpc_writer_put_u16(&w, party);
 	put_sums(&w, sums, nsums);

@@ -45,22 +45,6 @@
 /* ----------------------------------------------------------- helpers */
 
 static int
-writer_fail(smpc_writer *w, int status)
-{
-	if (w->status == SMPC_OK)
-		w->status = status;
-	return w->status;
-}
-
-static int
-reader_fail(smpc_reader *r, int status)
-{
-	if (r->status == SMPC_OK)
-		r->status = status;
-	return r->status;
-}
-
-static int
 key_class_valid(uint8_t key_class)
 {
 	return key_class == SMPC_PSI_KEY_INTEGER ||
@@ -522,7 +506,7 @@ smpc_writer_put_points(smpc_writer *w, const uint8_t *points, size_t count)
 	if ((points == NULL && count > 0) || count > UINT32_MAX ||
 		count > SIZE_MAX / PB ||
 		smpc_psi_check_sorted(points, count) != SMPC_OK)
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	smpc_writer_put_u32(w, (uint32_t) count);
 	return smpc_writer_put_bytes(w, points, count * PB);
 }
@@ -535,19 +519,19 @@ smpc_reader_get_points(smpc_reader *r, size_t max_count,
 	const uint8_t *p;
 
 	if (points == NULL || count == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	*points = NULL;
 	*count = 0;
 	if (smpc_reader_get_u32(r, &n) != SMPC_OK)
 		return r->status;
 	if (n > max_count)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (n > smpc_reader_remaining(r) / PB)
-		return reader_fail(r, SMPC_ERR_TRUNCATED);
+		return smpc_reader_fail(r, SMPC_ERR_TRUNCATED);
 	if (smpc_reader_get_bytes(r, (size_t) n * PB, &p) != SMPC_OK)
 		return r->status;
 	if (smpc_psi_check_sorted(p, n) != SMPC_OK)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	*points = p;
 	*count = n;
 	return SMPC_OK;
@@ -599,7 +583,7 @@ smpc_writer_put_hop(smpc_writer *w, uint16_t hop,
 	if (w->status != SMPC_OK)
 		return w->status;
 	if (!hop_valid(hop))
-		return writer_fail(w, SMPC_ERR_ARG);
+		return smpc_writer_fail(w, SMPC_ERR_ARG);
 	smpc_writer_put_u16(w, hop);
 	return smpc_writer_put_points(w, points, count);
 }
@@ -612,21 +596,21 @@ smpc_reader_get_hop(smpc_reader *r, size_t max_count, uint16_t *hop,
 	int			rc;
 
 	if (hop == NULL || points == NULL || count == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	*hop = 0;
 	*points = NULL;
 	*count = 0;
 	if (smpc_reader_get_u16(r, &h) != SMPC_OK)
 		return r->status;
 	if (!hop_valid(h))
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	if (smpc_reader_get_points(r, max_count, points, count) != SMPC_OK)
 		return r->status;
 	if ((rc = smpc_reader_finish(r)) != SMPC_OK)
 	{
 		*points = NULL;
 		*count = 0;
-		return reader_fail(r, rc);
+		return smpc_reader_fail(r, rc);
 	}
 	*hop = h;
 	return SMPC_OK;
@@ -659,7 +643,7 @@ smpc_writer_put_intersect(smpc_writer *w, const smpc_intersect *p)
 	if (w->status != SMPC_OK)
 		return w->status;
 	if ((rc = check_intersect(p)) != SMPC_OK)
-		return writer_fail(w, rc);
+		return smpc_writer_fail(w, rc);
 	smpc_writer_put_u16(w, p->nparties);
 	smpc_writer_put_bytes(w, p->parties, (size_t) p->nparties * SMPC_SIGN_PK_BYTES);
 	smpc_writer_put_str(w, p->dataset.ptr, p->dataset.len);
@@ -674,7 +658,7 @@ get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
 	if (smpc_reader_get_str(r, max, &s->ptr, &s->len) != SMPC_OK)
 		return r->status;
 	if (s->len == 0)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	return SMPC_OK;
 }
 
@@ -685,7 +669,7 @@ smpc_reader_get_intersect(smpc_reader *r, smpc_intersect *out)
 	int			rc;
 
 	if (out == NULL)
-		return reader_fail(r, SMPC_ERR_ARG);
+		return smpc_reader_fail(r, SMPC_ERR_ARG);
 	memset(out, 0, sizeof(*out));
 	memset(&p, 0, sizeof(p));
 
@@ -693,22 +677,22 @@ smpc_reader_get_intersect(smpc_reader *r, smpc_intersect *out)
 		return r->status;
 	/* as PREPARE: too many parties is over a limit, too few malformed */
 	if (p.nparties > SMPC_MAX_PARTIES)
-		return reader_fail(r, SMPC_ERR_TOO_LARGE);
+		return smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
 	if (p.nparties < 2)
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	if (smpc_reader_get_bytes(r, (size_t) p.nparties * SMPC_SIGN_PK_BYTES,
 							  &p.parties) != SMPC_OK)
 		return r->status;
 	if (has_duplicate_keys(p.parties, p.nparties))
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	if (get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
 		get_nonempty_str(r, SMPC_MAX_SQL_LEN, &p.sql) != SMPC_OK ||
 		smpc_reader_get_u8(r, &p.key_class) != SMPC_OK)
 		return r->status;
 	if (!key_class_valid(p.key_class))
-		return reader_fail(r, SMPC_ERR_MALFORMED);
+		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 	if ((rc = smpc_reader_finish(r)) != SMPC_OK)
-		return reader_fail(r, rc);
+		return smpc_reader_fail(r, rc);
 	*out = p;
 	return SMPC_OK;
 }

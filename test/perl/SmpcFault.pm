@@ -11,15 +11,20 @@
 #
 # set_fault($node, 'round:action') sets smpc_fault.member_action on $node
 # and waits until new sessions see it ('' clears it).
+#
+# audit_count($node, $outcome): records of that outcome in $node's audit log.
+# continue_stopped($node): SIGCONT every member backend the module stopped on
+# $node so far; returns how many.
 package SmpcFault;
 
 use strict;
 use warnings;
 
 use Exporter 'import';
+use PostgreSQL::Test::Utils ();
 use SmpcNode;
 
-our @EXPORT = qw(obs_federation set_fault $Q_PLAIN $Q_GROUPED);
+our @EXPORT = qw(obs_federation set_fault audit_count continue_stopped $Q_PLAIN $Q_GROUPED);
 
 our $Q_PLAIN = 'SELECT smpc_sum(v), smpc_count(*) FROM federation.obs';
 our $Q_GROUPED = 'SELECT ward, smpc_sum(v) FROM federation.obs GROUP BY ward ORDER BY ward';
@@ -70,6 +75,22 @@ sub set_fault
 	$n->poll_query_until('postgres',
 		"SELECT current_setting('smpc_fault.member_action') = '$spec'")
 	  or die "fault $spec not in effect";
+}
+
+sub audit_count
+{
+	my ($n, $outcome) = @_;
+	return $n->safe_psql('postgres',
+		"SELECT count(*) FROM smpc.audit_log WHERE outcome = '$outcome'");
+}
+
+sub continue_stopped
+{
+	my ($n) = @_;
+	my $log = PostgreSQL::Test::Utils::slurp_file($n->logfile);
+	my %pids = map { $_ => 1 } $log =~ /smpc_fault: member backend (\d+): stop at/g;
+	kill 'CONT', keys %pids;
+	return scalar keys %pids;
 }
 
 1;

@@ -41,12 +41,6 @@ is($alpha->safe_psql('postgres', $Q_GROUPED), $grouped, 'baseline: grouped joint
 
 # --- helpers -------------------------------------------------------------
 
-sub audit_count
-{
-	my ($n, $outcome) = @_;
-	return $n->safe_psql('postgres',
-		"SELECT count(*) FROM smpc.audit_log WHERE outcome = '$outcome'");
-}
 
 # No member backend is left over from the case: at most the one idle
 # connection that alpha's test session caches per member, nothing busy,
@@ -83,15 +77,6 @@ sub run_case
 	return ($out, $sess->{stderr}, time - $t0);
 }
 
-# SIGCONT every member backend the module stopped so far
-sub continue_stopped
-{
-	my ($n) = @_;
-	my $log = slurp_file($n->logfile);
-	my %pids = map { $_ => 1 } $log =~ /smpc_fault: member backend (\d+): stop at/g;
-	kill 'CONT', keys %pids;
-	return scalar keys %pids;
-}
 
 # --- a member that is down ----------------------------------------------
 

@@ -58,12 +58,6 @@ is($alpha->safe_psql('postgres', $Q_PSI), $PSI, 'baseline: the intersection coun
 
 # --- helpers -------------------------------------------------------------
 
-sub audit_count
-{
-	my ($n, $outcome) = @_;
-	return $n->safe_psql('postgres',
-		"SELECT count(*) FROM smpc.audit_log WHERE outcome = '$outcome'");
-}
 
 sub no_leftovers
 {
@@ -87,14 +81,6 @@ sub run_case
 	return ($out, $sess->{stderr}, time - $t0);
 }
 
-sub continue_stopped
-{
-	my ($n) = @_;
-	my $log = slurp_file($n->logfile);
-	my %pids = map { $_ => 1 } $log =~ /smpc_fault: member backend (\d+): stop at/g;
-	kill 'CONT', keys %pids;
-	return scalar keys %pids;
-}
 
 # --- a member that is down ----------------------------------------------
 
