@@ -14,7 +14,7 @@ CREATE TABLE policy_admissions (age int, los numeric, ward text, secret text);
 INSERT INTO policy_admissions VALUES (70, 3.5, 'a', 's1'), (40, 1, 'b', 's2');
 ALTER TABLE policy_admissions OWNER TO regress_policy_pub;
 CREATE SCHEMA "Policy Schema" AUTHORIZATION regress_policy_pub;
-GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean),
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer),
                           smpc.withdraw(text)
    TO regress_policy_pub;
 SET ROLE regress_policy_pub;

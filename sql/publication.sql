@@ -151,7 +151,7 @@ CREATE ROLE regress_pub_steward;
 CREATE ROLE regress_pub_other;
 CREATE ROLE regress_pub_nobody;
 CREATE ROLE regress_pub_monitor IN ROLE pg_read_all_stats;
-GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean),
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer),
                           smpc.withdraw(text)
    TO regress_pub_steward, regress_pub_other;
 GRANT SELECT ON pub_admissions TO regress_pub_other;
@@ -208,7 +208,7 @@ RESET ROLE;
 REVOKE ALL ON pub_admissions FROM regress_pub_steward;
 REVOKE ALL ON pub_private.cases FROM regress_pub_steward;
 REVOKE regress_pub_steward FROM regress_pub_other;
-REVOKE EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean),
+REVOKE EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer),
                            smpc.withdraw(text)
     FROM regress_pub_steward;
 DROP ROLE regress_pub_steward;
@@ -266,6 +266,40 @@ INSERT INTO smpc.audit_log (session_id, node_role, outcome)
   VALUES ('\x33333333333333333333333333333333', 'member', 'lost');
 \set VERBOSITY default
 SELECT count(*) FROM smpc.audit_log;
+
+-- Intersection keys: integer, text and uuid kinds, a domain over one, and
+-- the set size below which the node refuses an intersection.
+CREATE DOMAIN pub_code AS varchar(12);
+CREATE TABLE pub_customers (id bigint, small smallint, name text, code pub_code,
+                            ref uuid, tag char(4), score float8, born date);
+SELECT smpc.publish('customers', 'pub_customers',
+                    '{id,small,name,code,ref,tag,score,born}',
+                    intersect_keys => '{id,small,name,code,ref,tag}',
+                    min_set_size => 1000);
+SELECT column_name, column_type, intersect_key, min_set_size
+  FROM smpc.datasets WHERE dataset_name = 'customers';
+-- min_set_size defaults to 100
+SELECT smpc.publish('customers', 'pub_customers', '{id}',
+                    intersect_keys => '{id}', replace => true);
+SELECT column_name, intersect_key, min_set_size
+  FROM smpc.datasets WHERE dataset_name = 'customers';
+-- refused: other types, unpublished columns, nulls, a negative minimum
+SELECT smpc.publish('customers', 'pub_customers', '{id,score}',
+                    intersect_keys => '{score}', replace => true);
+SELECT smpc.publish('customers', 'pub_customers', '{id,born}',
+                    intersect_keys => '{born}', replace => true);
+SELECT smpc.publish('customers', 'pub_customers', '{id}',
+                    intersect_keys => '{name}', replace => true);
+SELECT smpc.publish('customers', 'pub_customers', '{id}',
+                    intersect_keys => '{NULL}', replace => true);
+SELECT smpc.publish('customers', 'pub_customers', '{id}',
+                    intersect_keys => '{id}', min_set_size => -1, replace => true);
+-- a key whose type changes is reported when the dataset is looked up
+ALTER TABLE pub_customers ALTER COLUMN id TYPE numeric;
+SELECT pub_lookup('customers', false);
+SELECT smpc.withdraw('customers');
+DROP TABLE pub_customers;
+DROP DOMAIN pub_code;
 
 -- Clean up.
 SELECT smpc.withdraw(d) FROM unnest(ARRAY['admissions', 'adults', 'ages', 'parted', 'Wards.2024']) d;

@@ -76,6 +76,7 @@ static List *TextArrayToList(Datum array);
 static void CheckRelation(Oid relid);
 static List *ResolveColumns(Oid relid, ArrayType *columns);
 static void ApplyGroupKeys(List *columns, Jsonb *group_keys);
+static void ApplyIntersectKeys(List *columns, ArrayType *keys);
 static List *ParseDomain(SmpcDatasetColumn *col, JsonbValue *array);
 static void DomainValueErrorCallback(void *arg);
 static bool HasOwnDomain(Oid typid);
@@ -338,6 +339,51 @@ ResolveColumns(Oid relid, ArrayType *columns)
 		result = lappend(result, col);
 	}
 	return result;
+}
+
+/*
+ * ApplyIntersectKeys
+ *		Mark the published columns named in intersect_keys as usable for
+ *		private set intersection; their type must have a key class.
+ */
+static void
+ApplyIntersectKeys(List *columns, ArrayType *keys)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	if (keys == NULL)
+		return;
+	deconstruct_array(keys, TEXTOID, -1, false, TYPALIGN_INT, &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+	{
+		char	   *name;
+		SmpcDatasetColumn *col = NULL;
+		ListCell   *lc;
+
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("intersection key names must not be null")));
+		name = TextDatumGetCString(elems[i]);
+		foreach(lc, columns)
+			if (strcmp(((SmpcDatasetColumn *) lfirst(lc))->name, name) == 0)
+				col = lfirst(lc);
+		if (col == NULL)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("intersect_keys names column \"%s\", which is not published", name),
+					 errhint("Only published columns can be intersection keys; add \"%s\" to columns.",
+							 name)));
+		if (smpc_psi_key_class(col->typid) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("column \"%s\" of type %s cannot be an intersection key",
+							name, col->type_name),
+					 errhint("Intersection keys are smallint, integer, bigint, text, varchar, char or uuid columns.")));
+		col->intersect = true;
+	}
 }
 
 /* Whether a type is its own public group domain: boolean or an enum. */
@@ -622,10 +668,10 @@ WriteDataset(void *arg)
 	CatalogWork *cw = (CatalogWork *) arg;
 	SmpcDataset *ds = cw->dataset;
 	Oid			old_publisher = LockDatasetRow(ds->name);
-	Oid			dtypes[4] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTARRAYOID};
-	Datum		dargs[4];
-	char		dnulls[4] = {' ', ' ', ' ', ' '};
-	Oid			ctypes[5] = {TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTARRAYOID};
+	Oid			dtypes[5] = {TEXTOID, REGCLASSOID, REGROLEOID, TEXTARRAYOID, INT4OID};
+	Datum		dargs[5];
+	char		dnulls[5] = {' ', ' ', ' ', ' ', ' '};
+	Oid			ctypes[6] = {TEXTOID, NAMEOID, INT4OID, TEXTOID, TEXTARRAYOID, BOOLOID};
 	int			position = 0;
 	ListCell   *lc;
 
@@ -658,17 +704,18 @@ WriteDataset(void *arg)
 		dargs[3] = (Datum) 0;
 		dnulls[3] = 'n';
 	}
+	dargs[4] = Int32GetDatum(ds->min_set_size);
 	if (SPI_execute_with_args("INSERT INTO smpc.dataset"
-							  " (dataset_name, relation, publisher, federations)"
-							  " VALUES ($1, $2, $3, $4)",
-							  4, dtypes, dargs, dnulls, false, 0) != SPI_OK_INSERT)
+							  " (dataset_name, relation, publisher, federations, min_set_size)"
+							  " VALUES ($1, $2, $3, $4, $5)",
+							  5, dtypes, dargs, dnulls, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not insert into smpc.dataset");
 
 	foreach(lc, ds->columns)
 	{
 		SmpcDatasetColumn *col = lfirst(lc);
-		Datum		cargs[5];
-		char		cnulls[5] = {' ', ' ', ' ', ' ', ' '};
+		Datum		cargs[6];
+		char		cnulls[6] = {' ', ' ', ' ', ' ', ' ', ' '};
 		const char *policy;
 
 		policy = col->group_policy == SMPC_GROUP_PUBLIC ? "public" :
@@ -684,11 +731,12 @@ WriteDataset(void *arg)
 			cargs[4] = (Datum) 0;
 			cnulls[4] = 'n';
 		}
+		cargs[5] = BoolGetDatum(col->intersect);
 		if (SPI_execute_with_args("INSERT INTO smpc.dataset_column"
 								  " (dataset_name, column_name, position,"
-								  "  group_policy, group_domain)"
-								  " VALUES ($1, $2, $3, $4, $5)",
-								  5, ctypes, cargs, cnulls, false, 0) != SPI_OK_INSERT)
+								  "  group_policy, group_domain, intersect_key)"
+								  " VALUES ($1, $2, $3, $4, $5, $6)",
+								  6, ctypes, cargs, cnulls, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not insert into smpc.dataset_column");
 	}
 }
@@ -733,9 +781,11 @@ DeleteDataset(void *arg)
 /*
  * smpc.publish(dataset_name text, relation regclass, columns text[],
  *				group_keys jsonb DEFAULT NULL, federations text[] DEFAULT NULL,
- *				replace boolean DEFAULT false) RETURNS void
+ *				replace boolean DEFAULT false, intersect_keys text[] DEFAULT NULL,
+ *				min_set_size integer DEFAULT NULL) RETURNS void
  *		Publish columns of a local relation as a dataset of this node's
- *		federations (NULL: all of them).  The caller becomes the publisher:
+ *		federations (NULL: all of them); intersect_keys may be the key of a
+ *		private set intersection over sets of at least min_set_size keys.  The caller becomes the publisher:
  *		member-side queries on the dataset run as this role.
  */
 Datum
@@ -760,6 +810,16 @@ smpc_publish(PG_FUNCTION_ARGS)
 	CheckRelation(ds->relid);
 	ds->columns = ResolveColumns(ds->relid, PG_GETARG_ARRAYTYPE_P(2));
 	ApplyGroupKeys(ds->columns, PG_ARGISNULL(3) ? NULL : PG_GETARG_JSONB_P(3));
+	ApplyIntersectKeys(ds->columns, PG_NARGS() > 6 && !PG_ARGISNULL(6) ? PG_GETARG_ARRAYTYPE_P(6) : NULL);
+	ds->min_set_size = SMPC_DEFAULT_MIN_SET_SIZE;
+	if (PG_NARGS() > 7 && !PG_ARGISNULL(7))
+	{
+		ds->min_set_size = PG_GETARG_INT32(7);
+		if (ds->min_set_size < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("min_set_size must not be negative")));
+	}
 	ds->federations = ParseFederations(PG_ARGISNULL(4) ? NULL : PG_GETARG_ARRAYTYPE_P(4));
 	ds->publisher = GetUserId();
 	CheckReadPrivilege(ds->relid, ds->columns, ds->publisher);
@@ -825,7 +885,7 @@ ReadDataset(void *arg)
 
 	args[0] = CStringGetTextDatum(cw->name);
 	if (SPI_execute_with_args("SELECT relation::pg_catalog.oid,"
-							  " publisher::pg_catalog.oid, federations"
+							  " publisher::pg_catalog.oid, federations, min_set_size"
 							  " FROM smpc.dataset"
 							  " WHERE dataset_name OPERATOR(pg_catalog.=) $1",
 							  1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
@@ -843,10 +903,11 @@ ReadDataset(void *arg)
 	d = SPI_getbinval(tt->vals[0], tt->tupdesc, 3, &isnull);
 	if (!isnull)
 		ds->federations = TextArrayToList(d);
+	ds->min_set_size = DatumGetInt32(SPI_getbinval(tt->vals[0], tt->tupdesc, 4, &isnull));
 	MemoryContextSwitchTo(oldcxt);
 
 	if (SPI_execute_with_args("SELECT column_name::pg_catalog.text, group_policy,"
-							  " group_domain"
+							  " group_domain, intersect_key"
 							  " FROM smpc.dataset_column"
 							  " WHERE dataset_name OPERATOR(pg_catalog.=) $1"
 							  " ORDER BY position",
@@ -866,6 +927,7 @@ ReadDataset(void *arg)
 		d = SPI_getbinval(tt->vals[i], tt->tupdesc, 3, &isnull);
 		if (!isnull)
 			col->domain = TextArrayToList(d);
+		col->intersect = DatumGetBool(SPI_getbinval(tt->vals[i], tt->tupdesc, 4, &isnull));
 		ds->columns = lappend(ds->columns, col);
 	}
 	MemoryContextSwitchTo(oldcxt);
@@ -924,6 +986,12 @@ ResolveDataset(SmpcDataset *ds)
 					 errdetail("It was published as a public group key of its own type, but its type is now %s.",
 							   col->type_name),
 					 errhint("Publish the dataset again with replace => true and a declared list of values.")));
+		if (col->intersect && smpc_psi_key_class(col->typid) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("intersection key \"%s\" of dataset \"%s\" is now of type %s, which cannot be an intersection key",
+							col->name, ds->name, col->type_name),
+					 errhint("Publish the dataset again with replace => true.")));
 	}
 }
 

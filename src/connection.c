@@ -563,33 +563,32 @@ smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 }
 
 /*
- * smpc_wait_calls
- *		Wait until every call of the batch has an answer, an error, or the
- *		member timeout has passed.  Never raises an ERROR for a member's
- *		failure: each SmpcMemberCall gets response/response_len or error (+
- *		sqlstate, detail, hint; remote_error when the member itself raised
- *		it).  Raises only for interrupts (cancel, statement_timeout), after
- *		which the transaction-abort callback cancels and closes the open
- *		connections.
+ * Advance the calls of a batch until every one has an answer or an error
+ * (or, with sent_only, until every request is fully sent), or the member
+ * timeout has passed.
  */
-void
-smpc_wait_calls(SmpcCallBatch *b)
+static void
+AdvanceCalls(SmpcCallBatch *b, bool sent_only)
 {
 	Call	   *st = b->st;
 	int			ncalls = b->ncalls;
-	int			pending;
 
 	for (;;)
 	{
 		WaitEvent  *events;
 		int			nevents;
 		long		remaining;
+		int			pending = 0;
+		int			unsent = 0;
 
-		pending = 0;
 		for (int i = 0; i < ncalls; i++)
+		{
 			if (st[i].state != CALL_DONE && st[i].state != CALL_FAILED)
 				pending++;
-		if (pending == 0)
+			if (st[i].state == CALL_CONNECTING || st[i].state == CALL_SENDING)
+				unsent++;
+		}
+		if (pending == 0 || (sent_only && unsent == 0))
 			break;
 
 		remaining = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), b->deadline);
@@ -618,7 +617,36 @@ smpc_wait_calls(SmpcCallBatch *b)
 		}
 		pfree(events);
 	}
-	pfree(st);
+}
+
+/*
+ * smpc_flush_calls
+ *		Wait until every request of the batch is fully sent (or its call has
+ *		failed), so that the members can work while this node computes.
+ *		libpq otherwise sends a large request only as far as the socket
+ *		buffer takes it.
+ */
+void
+smpc_flush_calls(SmpcCallBatch *b)
+{
+	AdvanceCalls(b, true);
+}
+
+/*
+ * smpc_wait_calls
+ *		Wait until every call of the batch has an answer, an error, or the
+ *		member timeout has passed.  Never raises an ERROR for a member's
+ *		failure: each SmpcMemberCall gets response/response_len or error (+
+ *		sqlstate, detail, hint; remote_error when the member itself raised
+ *		it).  Raises only for interrupts (cancel, statement_timeout), after
+ *		which the transaction-abort callback cancels and closes the open
+ *		connections.
+ */
+void
+smpc_wait_calls(SmpcCallBatch *b)
+{
+	AdvanceCalls(b, false);
+	pfree(b->st);
 	pfree(b);
 }
 

@@ -49,6 +49,7 @@
 #include "encode.h"
 #include "fault.h"
 #include "joint.h"
+#include "psi.h"
 #include "smpc.h"
 
 PG_FUNCTION_INFO_V1(smpc_local_aggregate_refused);
@@ -65,6 +66,7 @@ typedef struct JointScanState
 	List	   *values;
 	List	   *outputs;
 	char	   *sql;
+	AttrNumber	intersect;		/* smpc_intersect_count's column, or 0 */
 	/* results */
 	bool		done;
 	int			nrows;
@@ -90,6 +92,7 @@ static int	LastStatsCount = 0;
 
 static Datum ParamValue(Param *param, void *arg, bool *isnull);
 static void RunJoint(ForeignScanState *node, JointScanState *st);
+static void RunIntersect(ForeignScanState *node, JointScanState *st);
 
 /*
  * smpc_local_aggregate_refused
@@ -128,6 +131,9 @@ smpc_begin_joint_scan(ForeignScanState *node, int eflags)
 	st->groupcols = list_nth(fs->fdw_private, 2);
 	st->values = list_nth(fs->fdw_private, 3);
 	st->outputs = list_nth(fs->fdw_private, 4);
+	if (list_length(st->outputs) == 1 &&
+		intVal(linitial((List *) linitial(st->outputs))) == SMPC_OUT_INTERSECT)
+		st->intersect = (AttrNumber) intVal(lsecond((List *) linitial(st->outputs)));
 
 	table = GetForeignTable(st->relid);
 	server = GetForeignServer(table->serverid);
@@ -147,8 +153,10 @@ smpc_begin_joint_scan(ForeignScanState *node, int eflags)
 			st->dataset = defGetString(d);
 	}
 	node->fdw_state = st;
-	st->sql = smpc_deparse_dataset_sql(st->dataset, st->relid, st->quals, st->groupcols,
-									   st->values,
+	/* an intersection's parties select their distinct keys */
+	st->sql = smpc_deparse_dataset_sql(st->dataset, st->relid, st->quals,
+									   st->intersect ? list_make1(makeInteger(st->intersect)) : st->groupcols,
+									   st->intersect ? NIL : st->values,
 									   (eflags & EXEC_FLAG_EXPLAIN_ONLY) ? NULL : ParamValue,
 									   node);
 }
@@ -173,7 +181,10 @@ smpc_iterate_joint_scan(ForeignScanState *node)
 	{
 		MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
 
-		RunJoint(node, st);
+		if (st->intersect)
+			RunIntersect(node, st);
+		else
+			RunJoint(node, st);
 		MemoryContextSwitchTo(old);
 		st->done = true;
 	}
@@ -208,11 +219,17 @@ smpc_explain_joint_scan(ForeignScanState *node, ExplainState *es)
 	foreach(lc, fed->members)
 		appendStringInfo(&members, "%s%s", foreach_current_index(lc) ? ", " : "",
 						 ((SmpcMember *) lfirst(lc))->name);
-	ExplainPropertyText("Joint Aggregate", psprintf("dataset %s", st->dataset), es);
+	ExplainPropertyText(st->intersect ? "Joint Intersection" : "Joint Aggregate",
+						psprintf("dataset %s", st->dataset), es);
 	ExplainPropertyText("Federation", fed->name, es);
 	ExplainPropertyText("Members", members.data, es);
-	ExplainPropertyInteger("Threshold", NULL, fed->threshold, es);
-	ExplainPropertyInteger("Minimum Group Size", NULL, fed->min_group_size, es);
+	if (st->intersect)
+		ExplainPropertyText("Key", get_attname(st->relid, st->intersect, false), es);
+	else
+	{
+		ExplainPropertyInteger("Threshold", NULL, fed->threshold, es);
+		ExplainPropertyInteger("Minimum Group Size", NULL, fed->min_group_size, es);
+	}
 	if (es->verbose)
 		ExplainPropertyText("Dataset SQL", st->sql, es);
 }
@@ -234,7 +251,12 @@ typedef struct Joint
 	List	   *left_out;		/* names of members left out */
 	List	   *left_why;		/* and why (char *) */
 	PartyStats *stats;
+	int			hop;			/* an intersection's hop in progress */
+	int			timeout_ms;		/* how long a round may take */
 } Joint;
+
+/* the round number a message of this type carries */
+#define ROUND_OF(j, type) ((type) == SMPC_MSG_HOP ? (uint8) (j)->hop : (uint8) (type))
 
 /* Start sending one request per present member (bodies[i] for member i). */
 static SmpcCallBatch *
@@ -256,13 +278,13 @@ RoundStart(Joint *j, uint8 type, uint8 **bodies, size_t *body_lens)
 		memset(mc, 0, sizeof(SmpcMemberCall));
 		mc->member = m;
 		mc->keep_session = type != SMPC_MSG_FINISH;
-		mc->request = smpc_build_request(type, j->session_id, type, m, j->fed->name,
+		mc->request = smpc_build_request(type, j->session_id, ROUND_OF(j, type), m, j->fed->name,
 										 bodies[i], body_lens[i], &mc->request_len);
 		if (hooks && hooks->request_built)
 			hooks->request_built(m->name, type, mc->request, mc->request_len);
 		j->slot[i] = k++;
 	}
-	return smpc_start_calls(j->calls, k, j->fed->member_timeout_ms);
+	return smpc_start_calls(j->calls, k, j->timeout_ms);
 }
 
 /* Leave member i out of the rest of the session. */
@@ -343,7 +365,7 @@ RoundWait(Joint *j, SmpcCallBatch *batch, uint8 type, size_t *answer_lens)
 			LeaveOut(j, i, mc->error ? mc->error : "no answer");
 			continue;
 		}
-		answers[i] = smpc_open_answer(mc, j->session_id, type, &answer_lens[i]);
+		answers[i] = smpc_open_answer(mc, j->session_id, ROUND_OF(j, type), &answer_lens[i]);
 	}
 	/* after FINISH the result is known and verified; only confirmations are missing */
 	if (j->tolerant && type != SMPC_MSG_FINISH)
@@ -642,13 +664,76 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 						withheld, withheld == 1 ? "group" : "groups", min_group_size)));
 }
 
+/*
+ * SetupJoint
+ *		The session as this node starts it: the parties (this node first,
+ *		then the federation's members in order), call slots and statistics.
+ *		ERROR unless the federation is big enough and the dataset is
+ *		published here.  Returns this node's dataset.
+ */
+static SmpcDataset *
+SetupJoint(Joint *j, JointScanState *st, SmpcFederation *fed, const char **self_name)
+{
+	const smpc_identity *self_id;
+	SmpcDataset *ds;
+	int			nmembers = list_length(fed->members);
+	ListCell   *lc;
+
+	memset(j, 0, sizeof(*j));
+	j->fed = fed;
+	j->nparties = nmembers + 1;
+	j->timeout_ms = fed->member_timeout_ms;
+
+	/* who takes part */
+	if (j->nparties < fed->min_members)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
+				 errmsg("federation \"%s\" has %d parties, fewer than its min_members (%d)",
+						fed->name, j->nparties, fed->min_members)));
+	if (!st->intersect && fed->threshold >= j->nparties)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("threshold %d of federation \"%s\" needs more than %d parties",
+						fed->threshold, fed->name, j->nparties)));
+	ds = smpc_lookup_dataset(st->dataset, true);
+	if (ds == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("dataset \"%s\" is not published on this node", st->dataset),
+				 errhint("Every party of a joint query contributes its own data: publish it here with smpc.publish().")));
+	self_id = smpc_node_identity(false, self_name);
+	j->parties = palloc0(sizeof(SmpcParty) * j->nparties);
+	j->parties[0].name = pstrdup(*self_name);
+	smpc_identity_public(self_id, &j->parties[0].key);
+	foreach(lc, fed->members)
+	{
+		SmpcMember *m = lfirst(lc);
+
+		j->parties[foreach_current_index(lc) + 1].name = m->name;
+		j->parties[foreach_current_index(lc) + 1].key = m->key;
+	}
+	j->calls = palloc0(sizeof(SmpcMemberCall) * Max(1, nmembers));
+	j->slot = palloc0(sizeof(int) * Max(1, nmembers));
+	j->present = palloc(sizeof(bool) * j->nparties);
+	for (int i = 0; i < j->nparties; i++)
+		j->present[i] = true;
+	memset(LastStats, 0, sizeof(LastStats));
+	LastStatsCount = j->nparties;
+	j->stats = LastStats;
+	for (int i = 0; i < j->nparties; i++)
+	{
+		strlcpy(j->stats[i].name, j->parties[i].name, NAMEDATALEN);
+		j->stats[i].querying = i == 0;
+	}
+	return ds;
+}
+
 static void
 RunJoint(ForeignScanState *node, JointScanState *st)
 {
 	Joint		j;
 	SmpcFederation *fed = smpc_get_federation(st->federation);
 	SmpcDataset *ds;
-	const smpc_identity *self_id;
 	const char *self_name;
 	int			nmembers = list_length(fed->members);
 	int			ngroupcols = list_length(st->groupcols);
@@ -684,51 +769,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	int			excluded;
 
 	INSTR_TIME_SET_CURRENT(started);
-	memset(&j, 0, sizeof(j));
-	j.fed = fed;
-	j.nparties = nmembers + 1;
-
-	/* who takes part */
-	if (j.nparties < fed->min_members)
-		ereport(ERROR,
-				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
-				 errmsg("federation \"%s\" has %d parties, fewer than its min_members (%d)",
-						fed->name, j.nparties, fed->min_members)));
-	if (fed->threshold >= j.nparties)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("threshold %d of federation \"%s\" needs more than %d parties",
-						fed->threshold, fed->name, j.nparties)));
-	ds = smpc_lookup_dataset(st->dataset, true);
-	if (ds == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("dataset \"%s\" is not published on this node", st->dataset),
-				 errhint("Every party of a joint query contributes its own data: publish it here with smpc.publish().")));
-	self_id = smpc_node_identity(false, &self_name);
-	j.parties = palloc0(sizeof(SmpcParty) * j.nparties);
-	j.parties[0].name = pstrdup(self_name);
-	smpc_identity_public(self_id, &j.parties[0].key);
-	foreach(lc, fed->members)
-	{
-		SmpcMember *m = lfirst(lc);
-
-		j.parties[foreach_current_index(lc) + 1].name = m->name;
-		j.parties[foreach_current_index(lc) + 1].key = m->key;
-	}
-	j.calls = palloc0(sizeof(SmpcMemberCall) * Max(1, nmembers));
-	j.slot = palloc0(sizeof(int) * Max(1, nmembers));
-	j.present = palloc(sizeof(bool) * j.nparties);
-	for (int i = 0; i < j.nparties; i++)
-		j.present[i] = true;
-	memset(LastStats, 0, sizeof(LastStats));
-	LastStatsCount = j.nparties;
-	j.stats = LastStats;
-	for (int i = 0; i < j.nparties; i++)
-	{
-		strlcpy(j.stats[i].name, j.parties[i].name, NAMEDATALEN);
-		j.stats[i].querying = i == 0;
-	}
+	ds = SetupJoint(&j, st, fed, &self_name);
 
 	/* what every party computes */
 	foreach(lc, st->values)
@@ -1144,6 +1185,271 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	INSTR_TIME_SUBTRACT(ended, started);
 	j.stats[0].elapsed_ms = INSTR_TIME_GET_MILLISEC(ended);
 	sodium_memzero(own, sizeof(smpc_fe) * Max(1, nvals));
+}
+
+/*
+ * DecodePoints
+ *		Member i's answer as a point list of exactly want points (want < 0:
+ *		any number).  ERROR naming the member otherwise.
+ */
+static const uint8 *
+DecodePoints(Joint *j, int i, const uint8 *answer, size_t len, long want,
+			 const char *what, size_t *n)
+{
+	const uint8 *points;
+	int			rc = smpc_points_decode(answer, len,
+										(size_t) smpc_max_message_size / SMPC_PSI_POINT_BYTES,
+										&points, n);
+
+	if (rc != SMPC_OK)
+		MalformedAnswer(j, i, rc, what);
+	if (want >= 0 && *n != (size_t) want)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("member \"%s\": malformed %s answer: %zu points for a list of %ld",
+						j->parties[i + 1].name, what, *n, want)));
+	return points;
+}
+
+/* A body (HOP or INTERSECT) encoded; ERROR naming the limit if too large. */
+static void
+FinishBody(smpc_writer *w, uint8 **body, size_t *len, size_t npoints)
+{
+	int			rc = smpc_writer_finish(w, body, len);
+
+	if (rc == SMPC_ERR_TOO_LARGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an intersection list of %zu keys is larger than smpc.max_message_size (%d bytes)",
+						npoints, smpc_max_message_size),
+				 errhint("Each key travels as %d bytes; narrow the WHERE conditions or raise smpc.max_message_size.",
+						 SMPC_PSI_POINT_BYTES)));
+	smpc_check_core_status(rc, "encode an intersection request");
+}
+
+/*
+ * RunIntersect
+ *		smpc_intersect_count: every party's set of distinct keys travels,
+ *		hashed to ristretto255 and raised to the party's fresh secret scalar,
+ *		around all other parties (n - 1 hops; at hop h party p raises the
+ *		list of party p - h), each sorting what it returns.  This node then
+ *		counts the points present in every fully raised list.
+ *
+ *		Every party sees every list's size.  This node also holds every
+ *		fully raised list, so it could count the intersection of any subset
+ *		of the parties' sets; it reports only the one over all of them.
+ */
+static void
+RunIntersect(ForeignScanState *node, JointScanState *st)
+{
+	Joint		j;
+	SmpcFederation *fed = smpc_get_federation(st->federation);
+	SmpcDataset *ds;
+	const char *self_name;
+	int			nmembers;
+	int			n;
+	Oid			keytype = get_atttype(st->relid, st->intersect);
+	int			key_class = smpc_psi_key_class(keytype);
+	instr_time	started;
+	instr_time	ended;
+	uint8		scalar[SMPC_PSI_SCALAR_BYTES];
+	uint8	  **lists;			/* per owner: its list after the last hop */
+	size_t	   *counts;
+	uint8	  **bodies;
+	size_t	   *lens;
+	size_t	   *alens;
+	const uint8 **answers;
+	SmpcCallBatch *batch;
+	uint8	   *hashes;
+	size_t		nkeys;
+	char	   *keycol;
+	List	   *outputs = NIL;
+	uint64		common;
+	smpc_fe		result;
+	uint8		digest[SMPC_DIGEST_BYTES];
+	SmpcAuditRecord rec;
+
+	INSTR_TIME_SET_CURRENT(started);
+	if (key_class == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("smpc_intersect_count over type %s is not supported", format_type_be(keytype)),
+				 errhint("Intersection keys are smallint, integer, bigint, text, varchar, char or uuid columns.")));
+	ds = SetupJoint(&j, st, fed, &self_name);
+	nmembers = list_length(fed->members);
+	n = j.nparties;
+	lists = palloc0(sizeof(uint8 *) * n);
+	counts = palloc0(sizeof(size_t) * n);
+	bodies = palloc0(sizeof(uint8 *) * Max(1, nmembers));
+	lens = palloc0(sizeof(size_t) * Max(1, nmembers));
+	alens = palloc0(sizeof(size_t) * Max(1, nmembers));
+
+	/* 1. this node's own policy check, before any member is contacted */
+	smpc_new_session_id(j.session_id);
+	(void) smpc_policy_check_intersect(ds, st->sql, &outputs);
+
+	/* 2. INTERSECT: every member raises its own set; so does this node */
+	{
+		smpc_intersect p;
+		smpc_writer w;
+		uint8	   *pkbuf = palloc(SMPC_SIGN_PK_BYTES * n);
+		uint8	   *body;
+		size_t		blen;
+
+		for (int i = 0; i < n; i++)
+			memcpy(pkbuf + (size_t) i * SMPC_SIGN_PK_BYTES, j.parties[i].key.sign_pk,
+				   SMPC_SIGN_PK_BYTES);
+		memset(&p, 0, sizeof(p));
+		p.nparties = (uint16) n;
+		p.parties = pkbuf;
+		p.dataset.ptr = st->dataset;
+		p.dataset.len = strlen(st->dataset);
+		p.sql.ptr = st->sql;
+		{
+			SmpcFaultHooks *hooks = smpc_fault_hooks();
+
+			/* a test module may send members other SQL than this node runs */
+			if (hooks && hooks->dataset_sql && hooks->dataset_sql() != NULL)
+				p.sql.ptr = hooks->dataset_sql();
+		}
+		p.sql.len = strlen(p.sql.ptr);
+		p.key_class = (uint8) key_class;
+		smpc_writer_init(&w, (size_t) smpc_max_message_size);
+		smpc_writer_put_intersect(&w, &p);
+		smpc_check_core_status(smpc_writer_finish(&w, &body, &blen), "encode the intersect request");
+		for (int i = 0; i < nmembers; i++)
+		{
+			bodies[i] = body;
+			lens[i] = blen;
+		}
+	}
+	batch = RoundStart(&j, SMPC_MSG_INTERSECT, bodies, lens);
+	smpc_flush_calls(batch);
+	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys, &keycol);
+	if (nkeys < (size_t) ds->min_set_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
+				 errmsg("the set of keys of dataset \"%s\" on this node is smaller than its min_set_size (%d)",
+						ds->name, ds->min_set_size),
+				 errdetail("An intersection over a small set could reveal whether single keys are present."),
+				 errhint("Widen the WHERE conditions.")));
+	smpc_check_core_status(smpc_psi_scalar_new(scalar), "draw a secret scalar");
+	PG_TRY();
+	{
+		lists[0] = palloc_extended(Max(nkeys, 1) * SMPC_PSI_POINT_BYTES, MCXT_ALLOC_HUGE);
+		smpc_psi_raise(scalar, hashes, nkeys, true, lists[0], "this node");
+		pfree(hashes);
+		counts[0] = nkeys;
+		smpc_check_core_status(smpc_psi_sort_unique(lists[0], &counts[0]),
+							   "sort an intersection list");
+		answers = RoundWait(&j, batch, SMPC_MSG_INTERSECT, alens);
+		for (int i = 0; i < nmembers; i++)
+		{
+			const uint8 *pts = DecodePoints(&j, i, answers[i], alens[i], -1, "intersect",
+											&counts[i + 1]);
+
+			if (counts[i + 1] < (size_t) ds->min_set_size)
+				ereport(ERROR,
+						(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
+						 errmsg("the set of member \"%s\" is smaller than this node's min_set_size (%d) for dataset \"%s\"",
+								j.parties[i + 1].name, ds->min_set_size, ds->name),
+						 errdetail("An intersection with a small set could reveal whether single keys are present."),
+						 errhint("Widen the WHERE conditions.")));
+			lists[i + 1] = (uint8 *) pts;
+		}
+
+		/* 3. HOP 1 .. n-1: party p raises the list of party p - h */
+		for (j.hop = 1; j.hop < n; j.hop++)
+		{
+			int			mine = (n - j.hop) % n;
+			uint8	   *raised;
+			size_t		nraised;
+
+			for (int i = 0; i < nmembers; i++)
+			{
+				int			owner = (i + 1 - j.hop + n) % n;
+				smpc_writer w;
+
+				smpc_writer_init(&w, (size_t) smpc_max_message_size);
+				smpc_writer_put_hop(&w, (uint16) j.hop, lists[owner], counts[owner]);
+				FinishBody(&w, &bodies[i], &lens[i], counts[owner]);
+			}
+			/* a round may take the member timeout plus 0.2 ms per key */
+			{
+				size_t		most = 0;
+
+				for (int o = 0; o < n; o++)
+					most = Max(most, counts[o]);
+				j.timeout_ms = (int) Min((double) fed->member_timeout_ms + most / 5.0,
+										 (double) INT_MAX);
+			}
+			batch = RoundStart(&j, SMPC_MSG_HOP, bodies, lens);
+			smpc_flush_calls(batch);
+			for (int i = 0; i < nmembers; i++)
+				smpc_free(bodies[i]);
+			raised = palloc_extended(Max(counts[mine], 1) * SMPC_PSI_POINT_BYTES, MCXT_ALLOC_HUGE);
+			nraised = counts[mine];
+			smpc_psi_raise(scalar, lists[mine], nraised, false, raised,
+						   psprintf("participant \"%s\"", j.parties[mine].name));
+			smpc_check_core_status(smpc_psi_sort_unique(raised, &nraised),
+								   "sort an intersection list");
+			answers = RoundWait(&j, batch, SMPC_MSG_HOP, alens);
+			for (int i = 0; i < nmembers; i++)
+			{
+				int			owner = (i + 1 - j.hop + n) % n;
+
+				lists[owner] = (uint8 *) DecodePoints(&j, i, answers[i], alens[i],
+													  (long) counts[owner], "hop", &counts[owner]);
+			}
+			lists[mine] = raised;
+			counts[mine] = nraised;
+		}
+	}
+	PG_FINALLY();
+	{
+		sodium_memzero(scalar, sizeof(scalar));
+	}
+	PG_END_TRY();
+
+	/* 4. every list is raised by every scalar: count the common points */
+	common = smpc_psi_count_common((const uint8 *const *) lists, counts, n);
+
+	/* 5. FINISH: members record the session; they are not told the count */
+	j.timeout_ms = fed->member_timeout_ms;
+	for (int i = 0; i < nmembers; i++)
+	{
+		bodies[i] = NULL;
+		lens[i] = 0;
+	}
+	answers = Round(&j, SMPC_MSG_FINISH, bodies, lens, alens);
+	for (int i = 0; i < nmembers; i++)
+		if (alens[i] != 0)
+			MalformedAnswer(&j, i, SMPC_ERR_TRAILING, "finish");
+
+	smpc_check_core_status(smpc_encode_int64((int64) common, &result), "encode the count");
+	smpc_result_digest(j.session_id, &result, 1, digest);
+	memset(&rec, 0, sizeof(rec));
+	rec.session_id = j.session_id;
+	rec.node_role = "querying";
+	rec.federation = fed->name;
+	rec.initiator_node = self_name;
+	rec.initiator_role = GetUserNameFromId(GetUserId(), false);
+	rec.dataset = st->dataset;
+	rec.dataset_sql = st->sql;
+	for (int i = 0; i < n; i++)
+		rec.participants = lappend(rec.participants, j.parties[i].name);
+	rec.outcome = "success";
+	rec.result_digest = digest;
+	smpc_audit_record(&rec);
+
+	st->natts = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts;
+	st->rowvalues = palloc0(sizeof(Datum) * st->natts);
+	st->rownulls = palloc0(sizeof(bool) * st->natts);
+	st->rowvalues[0] = Int64GetDatum((int64) common);
+	st->nrows = 1;
+	INSTR_TIME_SET_CURRENT(ended);
+	INSTR_TIME_SUBTRACT(ended, started);
+	j.stats[0].elapsed_ms = INSTR_TIME_GET_MILLISEC(ended);
 }
 
 /*

@@ -21,6 +21,7 @@
 #define SMPC_OUT_COUNT 3		/* value a */
 #define SMPC_OUT_SUM 4			/* sum value a, count value b */
 #define SMPC_OUT_AVG 5			/* sum value a, count value b */
+#define SMPC_OUT_INTERSECT 6	/* smpc_intersect_count of column a */
 
 /* planner state of a federated base relation */
 typedef struct SmpcRelInfo

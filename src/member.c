@@ -441,6 +441,8 @@ smpc_exchange(PG_FUNCTION_ARGS)
 		case SMPC_MSG_COMBINE:
 		case SMPC_MSG_REVEAL:
 		case SMPC_MSG_FINISH:
+		case SMPC_MSG_INTERSECT:
+		case SMPC_MSG_HOP:
 			PG_RETURN_BYTEA_P(smpc_member_session(&req));
 		default:
 			ereport(ERROR,

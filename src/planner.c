@@ -125,6 +125,8 @@ AggregateKind(Oid aggfnoid)
 			return SMPC_OUT_SUM;
 		if (strcmp(name, "smpc_avg") == 0)
 			return SMPC_OUT_AVG;
+		if (strcmp(name, "smpc_intersect_count") == 0)
+			return SMPC_OUT_INTERSECT;
 	}
 	return -1;
 }
@@ -142,7 +144,7 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 
 	if (kind < 0)
 		return Refuse(info, psprintf("aggregate %s is not supported over a federated table", name),
-					  pstrdup("Joint queries support count, sum and avg (and smpc_count, smpc_sum, smpc_avg)."));
+					  pstrdup("Joint queries support count, sum and avg (and smpc_count, smpc_sum, smpc_avg, smpc_intersect_count)."));
 	if (agg->aggdistinct)
 		return Refuse(info, psprintf("DISTINCT in aggregate %s is not supported over a federated table", name),
 					  pstrdup("Joint aggregates count and sum every row; remove DISTINCT."));
@@ -170,6 +172,12 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 
 	switch (kind)
 	{
+		case SMPC_OUT_INTERSECT:
+			if (!IsA(arg, Var))
+				return Refuse(info, pstrdup("the argument of smpc_intersect_count must be a column of the federated table"),
+							  pstrdup("Intersect on a column published as an intersection key, e.g. smpc_intersect_count(customer_id)."));
+			a = ((Var *) arg)->varattno;
+			break;
 		case SMPC_OUT_COUNT:
 			if (arg == NULL)
 				kind = SMPC_OUT_COUNT_STAR;
@@ -325,6 +333,23 @@ smpc_get_upper_paths(PlannerInfo *root, UpperRelationKind stage,
 		if (!AddAggregates(info, u, gx->havingQual, rti, "HAVING"))
 			return;
 		u->having = (List *) gx->havingQual;
+	}
+	foreach(lc, u->outputs)
+	{
+		if (intVal(linitial((List *) lfirst(lc))) != SMPC_OUT_INTERSECT)
+			continue;
+		if (u->groupcols != NIL)
+		{
+			Refuse(info, pstrdup("smpc_intersect_count cannot be grouped"),
+				   pstrdup("Run one intersection per group, with the group's condition in WHERE."));
+			return;
+		}
+		if (list_length(u->outputs) != 1 || u->having != NIL)
+		{
+			Refuse(info, pstrdup("smpc_intersect_count cannot be combined with other aggregates or HAVING in one query"),
+				   pstrdup("Compute the intersection count in a query of its own."));
+			return;
+		}
 	}
 	if (list_length(u->values) > SMPC_MAX_VALUES)
 	{

@@ -144,6 +144,33 @@ static char *WordAt(const char *sql, int location);
 static void RefuseExpression(Node *node, QueryContext *cxt) pg_attribute_noreturn();
 static void RefuseTooDeep(void) pg_attribute_noreturn();
 
+/* checking the query of a private set intersection: its key, not aggregates */
+static bool PolicyIntersect = false;
+
+/*
+ * smpc_policy_check_intersect
+ *		smpc_policy_check for the dataset query of a private set
+ *		intersection: it selects one key column, grouped by, and no
+ *		aggregates; the key must be published as an intersection key.
+ */
+char *
+smpc_policy_check_intersect(const SmpcDataset *ds, const char *sql, List **outputs)
+{
+	char	   *volatile result = NULL;
+
+	PolicyIntersect = true;
+	PG_TRY();
+	{
+		result = smpc_policy_check(ds, sql, outputs);
+	}
+	PG_FINALLY();
+	{
+		PolicyIntersect = false;
+	}
+	PG_END_TRY();
+	return result;
+}
+
 /*
  * smpc_policy_check
  *		Prove the dataset query sql safe to run on dataset ds, or ERROR.
@@ -919,6 +946,12 @@ CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
 				 errdetail("A member contributes aggregates over the dataset or its group keys, never its rows."),
 				 errhint("Use count(*), count(column) or sum(column), grouped by group keys.")));
 
+	if (PolicyIntersect && (query->hasAggs || list_length(query->targetList) != 1))
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+				 errmsg("the dataset query of an intersection must select its key column only"),
+				 errhint("SELECT key FROM dataset WHERE ... GROUP BY key")));
+
 	memset(&cxt, 0, sizeof(cxt));
 	cxt.ds = ds;
 	cxt.sql = sql;
@@ -1093,6 +1126,17 @@ CheckVar(Var *var, QueryContext *cxt)
 
 		if (col->attnum != var->varattno)
 			continue;
+		if (cxt->in_group_key && PolicyIntersect)
+		{
+			if (!col->intersect)
+				ereport(ERROR,
+						(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+						 errmsg("column \"%s\" of dataset \"%s\" is not an intersection key",
+								col->name, ds->name),
+						 errdetail("Its publication does not allow private set intersection on it."),
+						 errhint("The publisher can allow it with smpc.publish(..., intersect_keys => ..., replace => true).")));
+			return;
+		}
 		if (cxt->in_group_key && col->group_policy == SMPC_GROUP_NONE)
 			ereport(ERROR,
 					(errcode(ERRCODE_SMPC_POLICY_VIOLATION),

@@ -168,8 +168,8 @@ smpc_replay_check_and_remember(const smpc_signed_msg *m, const char *sender)
 	crypto_generichash_state st;
 	ReplayEntry *entry;
 	bool		found;
-	bool		starts = m->type == SMPC_MSG_PREPARE || m->type == SMPC_MSG_PING ||
-		m->type == SMPC_MSG_DESCRIBE;
+	bool		starts = m->type == SMPC_MSG_PREPARE || m->type == SMPC_MSG_INTERSECT ||
+		m->type == SMPC_MSG_PING || m->type == SMPC_MSG_DESCRIBE;
 
 	if (m->timestamp_ms < now - smpc_max_clock_skew_ms ||
 		m->timestamp_ms > now + smpc_max_clock_skew_ms)

@@ -47,6 +47,7 @@
 
 #include "encode.h"
 #include "fault.h"
+#include "psi.h"
 #include "shamir.h"
 #include "smpc.h"
 
@@ -78,6 +79,11 @@ typedef struct MemberSession
 	uint8		commitment[SMPC_COMMIT_BYTES];
 	bool	   *committed;		/* parties with a commitment in REVEAL */
 	uint8	   *commitments;	/* nparties * SMPC_COMMIT_BYTES */
+	/* a private set intersection session */
+	bool		intersect;
+	int			hop;			/* the HOP expected next */
+	int			min_set_size;	/* the dataset's, for every list processed */
+	uint8		scalar[SMPC_PSI_SCALAR_BYTES];	/* this session's secret */
 } MemberSession;
 
 static MemoryContext SessionContext = NULL;
@@ -98,6 +104,9 @@ static bytea *HandleShare(SmpcRequest *req);
 static bytea *HandleCombine(SmpcRequest *req);
 static bytea *HandleReveal(SmpcRequest *req);
 static bytea *HandleFinish(SmpcRequest *req);
+static bytea *HandleIntersect(SmpcRequest *req);
+static bytea *HandleHop(SmpcRequest *req);
+static bytea *HandleIntersectFinish(SmpcRequest *req);
 static bytea *ShareInOrder(SmpcRequest *req, const smpc_key_list *order,
 						   uint8 reply_kind);
 static void Audit(const uint8 *session_id, const char *outcome, const char *error,
@@ -157,7 +166,8 @@ smpc_member_session(SmpcRequest *req)
 	 * record is written here, outside the subtransaction, so that a failing
 	 * new session cannot take it back.
 	 */
-	if (req->msg.type == SMPC_MSG_PREPARE && Current != NULL)
+	if ((req->msg.type == SMPC_MSG_PREPARE || req->msg.type == SMPC_MSG_INTERSECT) &&
+		Current != NULL)
 	{
 		Audit(Current->session_id, "incomplete",
 			  "superseded by a new session before FINISH", NULL, NIL);
@@ -207,6 +217,7 @@ smpc_member_session(SmpcRequest *req)
 		{
 			Audit(req->msg.session_id,
 				  ed->sqlerrcode == ERRCODE_SMPC_POLICY_VIOLATION ||
+				  ed->sqlerrcode == ERRCODE_SMPC_SET_TOO_SMALL ||
 				  ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION
 				  ? "refused" : "failed",
 				  ed->message, NULL, NIL);
@@ -228,6 +239,8 @@ Dispatch(SmpcRequest *req)
 		hooks->member_round(req->msg.type);
 	if (req->msg.type == SMPC_MSG_PREPARE)
 		return HandlePrepare(req);
+	if (req->msg.type == SMPC_MSG_INTERSECT)
+		return HandleIntersect(req);
 	if (Current == NULL ||
 		memcmp(Current->session_id, req->msg.session_id, SMPC_SESSION_ID_BYTES) != 0 ||
 		sodium_memcmp(Current->parties[0].key.sign_pk, req->msg.sender_pk,
@@ -255,7 +268,9 @@ Dispatch(SmpcRequest *req)
 		case SMPC_MSG_REVEAL:
 			return HandleReveal(req);
 		case SMPC_MSG_FINISH:
-			return HandleFinish(req);
+			return Current->intersect ? HandleIntersectFinish(req) : HandleFinish(req);
+		case SMPC_MSG_HOP:
+			return HandleHop(req);
 	}
 	elog(ERROR, "unexpected message type %d", req->msg.type);
 	return NULL;
@@ -302,23 +317,25 @@ KeyListsEqual(const smpc_key_list *a, const smpc_key_list *b)
 	return true;
 }
 
-static bytea *
-HandlePrepare(SmpcRequest *req)
+/*
+ * BeginSession
+ *		Start a member session for a PREPARE or INTERSECT request: take a
+ *		session slot, resolve the participants (the sender first, this node,
+ *		members pinned here), check their number and (threshold >= 0) the
+ *		threshold, and find the dataset offered to the federation.  From
+ *		here on failures are audited with the session.
+ */
+static SmpcDataset *
+BeginSession(SmpcRequest *req, uint16 nparties, const uint8 *pks, smpc_str dataset,
+			 smpc_str sql, int threshold)
 {
 	const smpc_identity *self_id;
 	const char *self_name;
 	SmpcFederation *fed = req->federation;
-	smpc_prepare p;
 	MemberSession *s;
 	SmpcDataset *ds;
-	SmpcLocalResult *lr;
 	char	   *dsname;
-	int			rc;
 	bool		listed;
-
-	memset(&p, 0, sizeof(p));
-	if ((rc = smpc_reader_get_prepare(&req->body, (uint32) smpc_max_groups, &p)) != SMPC_OK)
-		Malformed(rc, "prepare");
 
 	if (!ExitCallbackRegistered)
 	{
@@ -340,25 +357,24 @@ HandlePrepare(SmpcRequest *req)
 	s->federation = MemoryContextStrdup(SessionContext, fed->name);
 	s->initiator_node = MemoryContextStrdup(SessionContext, req->sender->name);
 	s->initiator_role = MemoryContextStrdup(SessionContext, req->initiator_role);
-	s->dataset = MemoryContextStrdup(SessionContext, pnstrdup(p.dataset.ptr, p.dataset.len));
-	s->sql = MemoryContextStrdup(SessionContext, pnstrdup(p.sql.ptr, p.sql.len));
-	s->nparties = p.nparties;
-	s->threshold = p.threshold;
-	s->ngroupcols = p.groups.ncols;
-	s->nvalues = p.nvalues;
-	s->parties = MemoryContextAllocZero(SessionContext, sizeof(SmpcParty) * p.nparties);
+	s->dataset = MemoryContextStrdup(SessionContext, pnstrdup(dataset.ptr, dataset.len));
+	s->sql = MemoryContextStrdup(SessionContext, pnstrdup(sql.ptr, sql.len));
+	s->nparties = nparties;
+	s->threshold = threshold;
+	s->parties = MemoryContextAllocZero(SessionContext, sizeof(SmpcParty) * nparties);
 	s->self = -1;
 	Current = s;				/* from here on, failures are audited with the session */
 
 	/* who takes part: the sender first, this node, members pinned here */
 	self_id = smpc_node_identity(false, &self_name);
-	if (memcmp(p.parties, req->msg.sender_pk, SMPC_SIGN_PK_BYTES) != 0)
+	if (memcmp(pks, req->msg.sender_pk, SMPC_SIGN_PK_BYTES) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("malformed prepare request: the querying node is not the first participant")));
-	for (int i = 0; i < p.nparties; i++)
+				 errmsg("malformed %s request: the querying node is not the first participant",
+						smpc_msg_type_name(req->msg.type))));
+	for (int i = 0; i < nparties; i++)
 	{
-		const uint8 *pk = p.parties + (size_t) i * SMPC_SIGN_PK_BYTES;
+		const uint8 *pk = pks + (size_t) i * SMPC_SIGN_PK_BYTES;
 		SmpcParty  *party = &s->parties[i];
 
 		if (i == 0)
@@ -397,18 +413,19 @@ HandlePrepare(SmpcRequest *req)
 	if (s->self < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("malformed prepare request: this node is not a participant")));
-	if (p.nparties < fed->min_members)
+				 errmsg("malformed %s request: this node is not a participant",
+						smpc_msg_type_name(req->msg.type))));
+	if (nparties < fed->min_members)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
 				 errmsg("the joint query has %d participants, fewer than federation \"%s\" requires (%d)",
-						p.nparties, fed->name, fed->min_members),
+						nparties, fed->name, fed->min_members),
 				 errhint("Option min_members of the federation server sets the minimum.")));
-	if (p.threshold < 1 || p.threshold < fed->threshold)
+	if (threshold >= 0 && (threshold < 1 || threshold < fed->threshold))
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_TOO_FEW_MEMBERS),
 				 errmsg("the joint query's threshold %d is below this node's threshold %d for federation \"%s\"",
-						p.threshold, fed->threshold, fed->name),
+						threshold, fed->threshold, fed->name),
 				 errhint("Every member must set the same threshold (or none) on the federation server.")));
 
 	/* the dataset, offered to this federation */
@@ -429,6 +446,25 @@ HandlePrepare(SmpcRequest *req)
 				 errmsg("dataset \"%s\" is not published to federation \"%s\"",
 						dsname, fed->name),
 				 errhint("The member's DBA publishes it with smpc.publish().")));
+	return ds;
+}
+
+static bytea *
+HandlePrepare(SmpcRequest *req)
+{
+	smpc_prepare p;
+	MemberSession *s;
+	SmpcDataset *ds;
+	SmpcLocalResult *lr;
+	int			rc;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = smpc_reader_get_prepare(&req->body, (uint32) smpc_max_groups, &p)) != SMPC_OK)
+		Malformed(rc, "prepare");
+	ds = BeginSession(req, p.nparties, p.parties, p.dataset, p.sql, p.threshold);
+	s = Current;
+	s->ngroupcols = p.groups.ncols;
+	s->nvalues = p.nvalues;
 
 	/* the policy check and the local aggregate */
 	lr = smpc_local_aggregate(ds, s->sql, p.groups.ncols, p.nvalues, p.values);
@@ -748,6 +784,131 @@ HandleFinish(SmpcRequest *req)
 	return result;
 }
 
+/* ------------------------------------------- private set intersection */
+
+/* A point list as this member's signed answer. */
+static bytea *
+PointsResponse(SmpcRequest *req, const uint8 *points, size_t n)
+{
+	uint8	   *out;
+	size_t		outlen;
+	int			rc = smpc_points_encode(points, n, &out, &outlen);
+
+	if (rc == SMPC_OK && outlen > (size_t) smpc_max_message_size)
+		rc = SMPC_ERR_TOO_LARGE;
+	if (rc == SMPC_ERR_TOO_LARGE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("an intersection list of %zu keys is larger than smpc.max_message_size (%d bytes)",
+						n, smpc_max_message_size),
+				 errhint("Each key travels as %d bytes; narrow the WHERE conditions or raise smpc.max_message_size.",
+						 SMPC_PSI_POINT_BYTES)));
+	smpc_check_core_status(rc, "encode an intersection list");
+	return smpc_signed_response(req, SMPC_MSG_RESPONSE, out, outlen);
+}
+
+/*
+ * INTERSECT: run the dataset query, hash the keys for this session, raise
+ * them to a fresh secret scalar and answer with the sorted list.
+ */
+static bytea *
+HandleIntersect(SmpcRequest *req)
+{
+	smpc_intersect p;
+	MemberSession *s;
+	SmpcDataset *ds;
+	uint8	   *hashes;
+	uint8	   *points;
+	size_t		n;
+	char	   *keycol;
+	int			rc;
+
+	memset(&p, 0, sizeof(p));
+	if ((rc = smpc_reader_get_intersect(&req->body, &p)) != SMPC_OK)
+		Malformed(rc, "intersect");
+	ds = BeginSession(req, p.nparties, p.parties, p.dataset, p.sql, -1);
+	s = Current;
+	s->intersect = true;
+	s->min_set_size = ds->min_set_size;
+
+	hashes = smpc_psi_local_set(ds, s->sql, s->session_id, p.key_class, &n, &keycol);
+	if (n < (size_t) ds->min_set_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
+				 errmsg("the set of keys of dataset \"%s\" on this member is smaller than its min_set_size (%d)",
+						ds->name, ds->min_set_size),
+				 errdetail("An intersection over a small set could reveal whether single keys are present."),
+				 errhint("Widen the WHERE conditions.")));
+	smpc_check_core_status(smpc_psi_scalar_new(s->scalar), "draw a secret scalar");
+	points = palloc_extended(Max(n, 1) * SMPC_PSI_POINT_BYTES, MCXT_ALLOC_HUGE);
+	smpc_psi_raise(s->scalar, hashes, n, true, points, "this member");
+	pfree(hashes);
+	smpc_check_core_status(smpc_psi_sort_unique(points, &n), "sort an intersection list");
+	s->hop = 1;
+	s->next = s->nparties > 1 ? SMPC_MSG_HOP : SMPC_MSG_FINISH;
+	return PointsResponse(req, points, n);
+}
+
+/*
+ * HOP h: the list of the party h places before this one, raised by every
+ * party in between; raise it to this member's scalar and answer sorted.
+ */
+static bytea *
+HandleHop(SmpcRequest *req)
+{
+	MemberSession *s = Current;
+	const uint8 *in;
+	uint8	   *out;
+	size_t		n;
+	uint16		hop;
+	int			owner;
+	int			rc;
+
+	rc = smpc_reader_get_hop(&req->body, (size_t) smpc_max_message_size / SMPC_PSI_POINT_BYTES,
+							 &hop, &in, &n);
+	if (rc != SMPC_OK)
+		Malformed(rc, "hop");
+	if (hop != s->hop)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("unexpected hop %d of the intersection: the session expects hop %d",
+						hop, s->hop)));
+	owner = (s->self - hop + s->nparties) % s->nparties;
+	if (n < (size_t) s->min_set_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
+				 errmsg("the set of participant \"%s\" is smaller than this member's min_set_size (%d) for dataset \"%s\"",
+						s->parties[owner].name, s->min_set_size, s->dataset),
+				 errdetail("An intersection with a small set could reveal whether single keys are present."),
+				 errhint("Widen the WHERE conditions.")));
+	out = palloc_extended(Max(n, 1) * SMPC_PSI_POINT_BYTES, MCXT_ALLOC_HUGE);
+	smpc_psi_raise(s->scalar, in, n, false, out,
+				   psprintf("participant \"%s\"", s->parties[owner].name));
+	smpc_check_core_status(smpc_psi_sort_unique(out, &n), "sort an intersection list");
+	s->hop++;
+	if (s->hop >= s->nparties)
+	{
+		/* every list has passed this member: its scalar is no longer needed */
+		sodium_memzero(s->scalar, sizeof(s->scalar));
+		s->next = SMPC_MSG_FINISH;
+	}
+	return PointsResponse(req, out, n);
+}
+
+/* FINISH of an intersection: record the session; this member learns no count. */
+static bytea *
+HandleIntersectFinish(SmpcRequest *req)
+{
+	bytea	   *result;
+
+	if (smpc_reader_finish(&req->body) != SMPC_OK)
+		Malformed(SMPC_ERR_TRAILING, "finish");
+	Audit(Current->session_id, "success", NULL, NULL, NIL);
+	result = smpc_signed_response(req, SMPC_MSG_RESPONSE, NULL, 0);
+	DiscardSession();
+	return result;
+}
+
 /* Append this member's audit record for the current session (or session_id). */
 static void
 Audit(const uint8 *session_id, const char *outcome, const char *error,
@@ -790,6 +951,7 @@ DiscardSession(void)
 	if (s->sums)
 		sodium_memzero(s->sums, sizeof(smpc_fe) * Max(1, s->nvals));
 	sodium_memzero(s->opening, sizeof(s->opening));
+	sodium_memzero(s->scalar, sizeof(s->scalar));
 	if (SessionContext)
 		MemoryContextReset(SessionContext);
 }

@@ -61,6 +61,7 @@ _PG_init(void)
 							NULL, NULL, NULL);
 	smpc_replay_init();
 	smpc_session_init();
+	smpc_psi_init();
 	MarkGUCPrefixReserved("smpc");
 	FaultHooks = find_rendezvous_variable(SMPC_FAULT_RENDEZVOUS);
 

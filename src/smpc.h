@@ -65,6 +65,8 @@ typedef struct SmpcFederation
 #define ERRCODE_SMPC_POLICY_VIOLATION	MAKE_SQLSTATE('4','2','S','0','1')
 /* A joint result over fewer rows than min_group_size is withheld. */
 #define ERRCODE_SMPC_RESULT_WITHHELD	MAKE_SQLSTATE('4','2','S','0','2')
+/* A set of an intersection is smaller than a party's min_set_size. */
+#define ERRCODE_SMPC_SET_TOO_SMALL		MAKE_SQLSTATE('4','2','S','0','3')
 
 /* the search_path dataset queries are analyzed and run with */
 #define SMPC_POLICY_SEARCH_PATH "pg_catalog, pg_temp"
@@ -109,6 +111,7 @@ typedef struct SmpcDatasetColumn
 	List	   *domain;			/* declared values (char *) of a public key;
 								 * NIL for boolean/enum, whose type is the
 								 * domain */
+	bool		intersect;		/* usable as a private set intersection key */
 } SmpcDatasetColumn;
 
 #define SMPC_GROUP_NONE 'n'		/* not groupable */
@@ -123,7 +126,10 @@ typedef struct SmpcDataset
 	Oid			publisher;		/* role member-side queries run as */
 	List	   *federations;	/* federation names (char *); NIL = all */
 	List	   *columns;		/* SmpcDatasetColumn *, in published order */
+	int			min_set_size;	/* fewest keys of a set this node intersects */
 } SmpcDataset;
+
+#define SMPC_DEFAULT_MIN_SET_SIZE 100
 
 /* One row of smpc.audit_log, as the glue fills it (NULL = SQL NULL). */
 typedef struct SmpcAuditRecord
@@ -173,6 +179,7 @@ typedef struct SmpcCallBatch SmpcCallBatch;
 extern void smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms);
 extern SmpcCallBatch *smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms);
 extern void smpc_wait_calls(SmpcCallBatch *b);
+extern void smpc_flush_calls(SmpcCallBatch *b);
 extern void smpc_raise_member_error(const SmpcMemberCall *mc);
 extern bool smpc_valid_sqlstate(const char *s, size_t len);
 
@@ -247,6 +254,8 @@ extern void smpc_run_as_extension_owner(void (*work) (void *), void *arg);
 /* in policy.c */
 extern char *smpc_policy_check(const SmpcDataset *ds, const char *sql,
 							   List **outputs);
+extern char *smpc_policy_check_intersect(const SmpcDataset *ds, const char *sql,
+										 List **outputs);
 
 /*
  * in local.c: one party's contribution to a joint query.  The dataset query
@@ -275,6 +284,17 @@ extern void smpc_key_list_from_local(const SmpcLocalResult *lr,
 extern int *smpc_map_groups(const smpc_key_list *order, char **keys,
 							int nkeys, int ncols, const char *what);
 extern char *smpc_key_text(const smpc_key_list *k, int group, int col);
+
+/* in psi.c */
+extern int	smpc_psi_workers;
+extern void smpc_psi_init(void);
+extern int	smpc_psi_key_class(Oid typid);
+extern const char *smpc_psi_key_class_name(int key_class);
+extern uint8 *smpc_psi_local_set(const SmpcDataset *ds, const char *sql,
+								 const uint8 *session_id, int key_class, size_t *n,
+								 char **key_column);
+extern void smpc_psi_raise(const uint8 *k, const uint8 *in, size_t n, bool from_hash,
+						   uint8 *out, const char *whose);
 
 /* in audit.c */
 extern void smpc_audit_record(const SmpcAuditRecord *rec);

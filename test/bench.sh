@@ -364,7 +364,7 @@ CREATE ROLE smpc_peer LOGIN PASSWORD 'bench-peer-secret';
 GRANT EXECUTE ON FUNCTION smpc.exchange(bytea) TO smpc_peer;
 CREATE ROLE steward;
 GRANT USAGE ON SCHEMA bench TO steward;
-GRANT EXECUTE ON FUNCTION smpc.publish TO steward;
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) TO steward;
 EOF
 		publish_sql "$i"
 	} | psql_on "$i" >/dev/null || die "smpc setup on $n failed"

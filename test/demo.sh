@@ -360,7 +360,7 @@ publish_admissions() {
 CREATE ROLE steward;
 GRANT USAGE ON SCHEMA clinical TO steward;
 GRANT SELECT ON clinical.admissions TO steward;
-GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean) TO steward;
+GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) TO steward;
 GRANT EXECUTE ON FUNCTION smpc.withdraw(text) TO steward;
 SET ROLE steward;
 -- 5. publish what this node contributes

@@ -11,7 +11,8 @@ CREATE TABLE dataset (
     federations  text[]
         CHECK (cardinality(federations) > 0
                AND array_position(federations, NULL) IS NULL),
-    published_at timestamptz NOT NULL DEFAULT now()
+    published_at timestamptz NOT NULL DEFAULT now(),
+    min_set_size int NOT NULL DEFAULT 100 CHECK (min_set_size >= 0)
 );
 
 COMMENT ON TABLE dataset IS
@@ -20,6 +21,8 @@ COMMENT ON COLUMN dataset.publisher IS
   'the role that published the dataset; member-side queries run as this role';
 COMMENT ON COLUMN dataset.federations IS
   'federations the dataset is published to; NULL means every federation of this node';
+COMMENT ON COLUMN dataset.min_set_size IS
+  'a private set intersection is refused when this node''s set, or another party''s set it processes, has fewer keys';
 
 CREATE TABLE dataset_column (
     dataset_name text NOT NULL REFERENCES dataset ON DELETE CASCADE,
@@ -32,6 +35,7 @@ CREATE TABLE dataset_column (
                OR (group_policy = 'public'
                    AND cardinality(group_domain) > 0
                    AND array_position(group_domain, NULL) IS NULL)),
+    intersect_key boolean NOT NULL DEFAULT false,
     PRIMARY KEY (dataset_name, column_name),
     UNIQUE (dataset_name, position)
 );
@@ -42,6 +46,8 @@ COMMENT ON COLUMN dataset_column.group_policy IS
   'none: not a group key; public: group keys from a public domain (never exchanged); reveal: the group keys present may be revealed';
 COMMENT ON COLUMN dataset_column.group_domain IS
   'declared values of a public group key; NULL for boolean and enum columns, whose type is the domain';
+COMMENT ON COLUMN dataset_column.intersect_key IS
+  'the column may be the key of smpc_intersect_count (private set intersection)';
 
 -- pg_dump dumps the rows; the tables themselves come with the extension.
 SELECT pg_catalog.pg_extension_config_dump('dataset', '');
@@ -54,7 +60,7 @@ GRANT SELECT ON dataset, dataset_column TO PUBLIC;
 CREATE VIEW datasets AS
 SELECT d.dataset_name, d.relation, d.publisher, d.federations,
        c.column_name, format_type(a.atttypid, a.atttypmod) AS column_type,
-       c.group_policy, c.group_domain
+       c.group_policy, c.group_domain, c.intersect_key, d.min_set_size
   FROM dataset d
   JOIN dataset_column c ON c.dataset_name = d.dataset_name
   LEFT JOIN pg_attribute a
@@ -71,12 +77,14 @@ GRANT SELECT ON datasets TO PUBLIC;
 CREATE FUNCTION publish(dataset_name text, relation regclass, columns text[],
                         group_keys jsonb DEFAULT NULL,
                         federations text[] DEFAULT NULL,
-                        replace boolean DEFAULT false)
+                        replace boolean DEFAULT false,
+                        intersect_keys text[] DEFAULT NULL,
+                        min_set_size integer DEFAULT NULL)
 RETURNS void
 AS 'MODULE_PATHNAME', 'smpc_publish'
 LANGUAGE C VOLATILE;
 
-COMMENT ON FUNCTION publish(text, regclass, text[], jsonb, text[], boolean) IS
+COMMENT ON FUNCTION publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) IS
   'publish columns of a local relation as a dataset; the caller must be able to read them and becomes the publisher';
 
 CREATE FUNCTION withdraw(dataset_name text)
@@ -88,5 +96,5 @@ COMMENT ON FUNCTION withdraw(text) IS
   'stop publishing a dataset; only its publisher or a superuser';
 
 -- A DBA grants these to data stewards.
-REVOKE ALL ON FUNCTION publish(text, regclass, text[], jsonb, text[], boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) FROM PUBLIC;
 REVOKE ALL ON FUNCTION withdraw(text) FROM PUBLIC;

@@ -59,3 +59,9 @@ LANGUAGE C STRICT VOLATILE;
 
 COMMENT ON FUNCTION last_session_stats() IS
   'per party of the last joint query in this session: bytes it sent and received, rounds, time';
+
+/* private set intersection cardinality (src/psi.c, src/joint.c) */
+CREATE AGGREGATE pg_catalog.smpc_intersect_count("any") (SFUNC = local_aggregate_step, STYPE = int8, FINALFUNC = local_aggregate_int8);
+
+COMMENT ON AGGREGATE pg_catalog.smpc_intersect_count("any") IS
+  'number of distinct keys present in every member''s dataset of a federated table (private set intersection); reveals every member''s set size';

@@ -164,7 +164,7 @@ sub setup_federation
 		my $sql = qq{
 			CREATE ROLE $steward;
 			GRANT EXECUTE ON FUNCTION
-			  smpc.publish(text, regclass, text[], jsonb, text[], boolean),
+			  smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer),
 			  smpc.withdraw(text) TO $steward;
 		};
 		my %granted;

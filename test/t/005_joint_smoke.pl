@@ -22,7 +22,7 @@ for my $name (@names)
 		CREATE ROLE smpc_peer LOGIN PASSWORD 'peer-secret';
 		GRANT EXECUTE ON FUNCTION smpc.exchange(bytea) TO smpc_peer;
 		CREATE ROLE steward;
-		GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean) TO steward;
+		GRANT EXECUTE ON FUNCTION smpc.publish(text, regclass, text[], jsonb, text[], boolean, text[], integer) TO steward;
 		GRANT EXECUTE ON FUNCTION smpc.withdraw(text) TO steward;
 		CREATE SCHEMA clinical;
 		GRANT USAGE ON SCHEMA clinical TO steward;

@@ -336,7 +336,7 @@ test_writer_limits(void)
 
 	/* unknown frame type, NULL data */
 	smpc_writer_init(&w, 100);
-	CHECK(smpc_writer_put_header(&w, 6) == SMPC_ERR_ARG);
+	CHECK(smpc_writer_put_header(&w, 8) == SMPC_ERR_ARG);
 	smpc_writer_discard(&w);
 	smpc_writer_init(&w, 100);
 	CHECK(smpc_writer_put_blob(&w, NULL, 3) == SMPC_ERR_ARG);
@@ -402,7 +402,7 @@ test_signed_roundtrip(void)
 
 	/* empty payload, every valid type */
 	{
-		const uint8_t types[] = {1, 2, 3, 4, 5, 16, 17, 32};
+		const uint8_t types[] = {1, 2, 3, 4, 5, 6, 7, 16, 17, 32, 33};
 
 		for (size_t i = 0; i < sizeof(types); i++)
 		{
@@ -429,7 +429,7 @@ test_signed_encode_args(void)
 	memcpy(in.sender_pk, other.sign_pk, 32);
 	CHECK(smpc_msg_encode_signed(&in, &signer, &msg, &len) == SMPC_ERR_ARG);
 	CHECK(msg == NULL && len == 0);
-	fill_fields(&in, 6, NULL, 0);
+	fill_fields(&in, 8, NULL, 0);
 	CHECK(smpc_msg_encode_signed(&in, &signer, &msg, &len) == SMPC_ERR_ARG);
 	fill_fields(&in, SMPC_MSG_PREPARE, NULL, 3);
 	CHECK(smpc_msg_encode_signed(&in, &signer, &msg, &len) == SMPC_ERR_ARG);
@@ -843,6 +843,10 @@ test_type_names(void)
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_COMBINE), "combine") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_REVEAL), "reveal") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_FINISH), "finish") == 0);
+	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_INTERSECT), "intersect") == 0);
+	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_HOP), "hop") == 0);
+	CHECK(SMPC_MSG_INTERSECT == 6 && SMPC_MSG_HOP == 7);
+	CHECK(smpc_msg_type_valid(6) && smpc_msg_type_valid(7) && !smpc_msg_type_valid(8));
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_RESPONSE), "response") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_ERROR), "error") == 0);
 	CHECK(strcmp(smpc_msg_type_name(SMPC_MSG_PING), "ping") == 0);
@@ -854,7 +858,7 @@ test_type_names(void)
 
 		for (int t = 0; t < 256; t++)
 			valid += smpc_msg_type_valid((uint8_t) t);
-		CHECK(valid == 9);
+		CHECK(valid == 11);
 	}
 }
 
