@@ -703,8 +703,12 @@ for c in "${!PSI_CASES[@]}"; do
 	: >"$check/psi.times"
 	: >"$check/mult.times"
 	: >"$check/hash.times"
+	: >"$check/mult.cpu"
+	: >"$check/hash.cpu"
+	loads=()
 	for ((r = 1; r <= PSI_REPS; r++)); do
 		out=$check/run$r.out
+		loads+=("$(cut -d' ' -f1 /proc/loadavg)")
 		psql_on 0 -At >"$out" 2>"$check/run$r.err" <<EOF || {
 \\timing on
 SELECT smpc_intersect_count(k) AS n FROM ${PSI_SCHEMA[$c]}.psi_warm \\gset
@@ -731,25 +735,37 @@ EOF
 			cat "$out"
 			die "smpc_intersect_count $name, run $r: $(tr '\n' ';' <"$check/verdict")"
 		}
+		loads+=("$(cut -d' ' -f1 /proc/loadavg)")
 		"$PSI_COMPUTE" "$mults" "$hashes" >"$check/compute$r.out" ||
 			die "$PSI_COMPUTE $mults $hashes failed"
 		awk '$1 == "scalarmult" { print $3 }' "$check/compute$r.out" >>"$check/mult.times"
 		awk '$1 == "hash" { print $3 }' "$check/compute$r.out" >>"$check/hash.times"
+		awk '$1 == "scalarmult" { print $4 }' "$check/compute$r.out" >>"$check/mult.cpu"
+		awk '$1 == "hash" { print $4 }' "$check/compute$r.out" >>"$check/hash.cpu"
 	done
 	echo "smpc_intersect_count $name: $expect in every run, as in plaintext"
 	workers=$(awk '$1 == "workers" { print $2 }' "$check/compute1.out")
 	PSI_MED[$c]=$(median <"$check/psi.times") || die "no psi timings for $name"
 	PSI_MULT[$c]=$(median <"$check/mult.times") || die "no scalarmult timings for $name"
 	PSI_HASH[$c]=$(median <"$check/hash.times") || die "no hash-to-group timings for $name"
+	mult_cpu=$(median <"$check/mult.cpu") || die "no scalarmult CPU times for $name"
+	hash_cpu=$(median <"$check/hash.cpu") || die "no hash-to-group CPU times for $name"
 	echo "psi runs (s):                        $(paste -sd' ' "$check/psi.times")"
 	echo "compute-bound scalarmult runs (s):   $(paste -sd' ' "$check/mult.times")"
 	echo "compute-bound hash-to-group runs (s): $(paste -sd' ' "$check/hash.times")"
+	echo "1-minute load average before each psi and compute-bound run: ${loads[*]}"
 	printf 'psi %s: %.2f s\n' "$name" "${PSI_MED[$c]}"
 	printf 'compute-bound %s: scalarmult %.2f s, + hash-to-group %.2f s (%d scalar multiplications, %d hashes, %d threads)\n' \
 		"$name" "${PSI_MULT[$c]}" "${PSI_HASH[$c]}" "$mults" "$hashes" "$workers"
 	awk -v a="${PSI_MED[$c]}" -v m="${PSI_MULT[$c]}" -v h="${PSI_HASH[$c]}" -v n="$name" 'BEGIN {
 		printf "ratio psi/compute-bound %s: %.2f\n", n, a / m
 		printf "ratio psi/compute-bound+hash %s: %.2f\n", n, a / (m + h) }'
+	# On a shared machine the baseline's wall time includes other users'
+	# CPU; its CPU time over the thread count does not.
+	awk -v a="${PSI_MED[$c]}" -v m="$mult_cpu" -v h="$hash_cpu" -v w="$workers" -v n="$name" 'BEGIN {
+		printf "compute-bound CPU time %s: scalarmult %.2f s, hash-to-group %.2f s over %d threads" \
+			" (idle machine: %.2f s + %.2f s)\n", n, m, h, w, m / w, h / w
+		printf "ratio psi/compute-bound-idle %s: %.2f\n", n, a / (m / w) }'
 	if [ -s "$check/stats.out" ]; then
 		awk -F'|' -v n="$name" '
 			{ sent = sent (NR > 1 ? ", " : "") $1 " " $2; if ($4 > r) r = $4; tot += $2 }
