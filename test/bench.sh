@@ -650,6 +650,43 @@ size_name() {
 	elif (($1 % 1000 == 0)); then echo "$(($1 / 1000))k"
 	else echo "$1"; fi
 }
+# CPU ticks used so far by the processes of instance i (0-based): its live
+# children plus the postmaster's own and its reaped children's (cutime,
+# cstime).  Read when the instance is quiet (instance_quiet), so that no
+# child is reaped between the two reads.
+instance_children() {
+	ps -o pid= --ppid "$(head -1 "$WORK/${NAMES[$1]}/postmaster.pid")"
+}
+instance_cpu_ticks() {
+	local pm child sum=0
+	pm=$(head -1 "$WORK/${NAMES[$1]}/postmaster.pid") || return 1
+	for child in $(instance_children "$1"); do
+		sum=$((sum + $(awk '{ print $14 + $15 }' "/proc/$child/stat" 2>/dev/null || echo 0)))
+	done
+	echo $((sum + $(awk '{ print $14 + $15 + $16 + $17 }' "/proc/$pm/stat")))
+}
+# polls until instance i has no more children than when idle (no backend,
+# no parallel worker); at most 60 s
+declare -A IDLE_CHILDREN
+instance_quiet() {
+	local k
+	for ((k = 0; k < 600; k++)); do
+		[ "$(instance_children "$1" | wc -l)" -le "${IDLE_CHILDREN[$1]}" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# CPU seconds of instances 0..n-1 since a tick count, or the tick count
+instances_ticks() {
+	local i sum=0
+	for ((i = 0; i < $1; i++)); do
+		instance_quiet "$i" || die "${NAMES[$i]} still has sessions or workers after 60 s"
+		sum=$((sum + $(instance_cpu_ticks "$i")))
+	done
+	echo "$sum"
+}
+CLK_TCK=$(getconf CLK_TCK)
+
 declare -A PSI_MED PSI_MULT PSI_HASH
 PSI_CASES=()
 if [ "$RUN_PSI" = 1 ]; then
@@ -659,6 +696,9 @@ if [ "$RUN_PSI" = 1 ]; then
 	PSI_EXPECT=("$PSI_COMMON_2" "$PSI_COMMON_3")
 	PSI_TABLE=(psi2 psi3)
 	PSI_SCHEMA=(federation2 federation)	# imported from federations 'pair' and 'bench'
+	for i in 0 1 2; do
+		IDLE_CHILDREN[$i]=$(instance_children "$i" | wc -l)
+	done
 	echo
 	say "private set intersection: smpc_intersect_count over federations 'pair' (member1," \
 		"member2) and 'bench' (all three), member1 queries; $PSI_REPS timed run(s) per side" \
@@ -704,11 +744,13 @@ for c in "${!PSI_CASES[@]}"; do
 	: >"$check/mult.times"
 	: >"$check/hash.times"
 	: >"$check/mult.cpu"
+	: >"$check/psi.cpu"
 	: >"$check/hash.cpu"
 	loads=()
 	for ((r = 1; r <= PSI_REPS; r++)); do
 		out=$check/run$r.out
 		loads+=("$(cut -d' ' -f1 /proc/loadavg)")
+		ticks0=$(instances_ticks "$n")
 		psql_on 0 -At >"$out" 2>"$check/run$r.err" <<EOF || {
 \\timing on
 SELECT smpc_intersect_count(k) AS n FROM ${PSI_SCHEMA[$c]}.psi_warm \\gset
@@ -735,6 +777,9 @@ EOF
 			cat "$out"
 			die "smpc_intersect_count $name, run $r: $(tr '\n' ';' <"$check/verdict")"
 		}
+		ticks1=$(instances_ticks "$n")
+		awk -v t="$((ticks1 - ticks0))" -v hz="$CLK_TCK" 'BEGIN { printf "%.2f\n", t / hz }' \
+			>>"$check/psi.cpu"
 		loads+=("$(cut -d' ' -f1 /proc/loadavg)")
 		"$PSI_COMPUTE" "$mults" "$hashes" >"$check/compute$r.out" ||
 			die "$PSI_COMPUTE $mults $hashes failed"
@@ -750,6 +795,7 @@ EOF
 	PSI_HASH[$c]=$(median <"$check/hash.times") || die "no hash-to-group timings for $name"
 	mult_cpu=$(median <"$check/mult.cpu") || die "no scalarmult CPU times for $name"
 	hash_cpu=$(median <"$check/hash.cpu") || die "no hash-to-group CPU times for $name"
+	psi_cpu=$(median <"$check/psi.cpu") || die "no psi CPU times for $name"
 	echo "psi runs (s):                        $(paste -sd' ' "$check/psi.times")"
 	echo "compute-bound scalarmult runs (s):   $(paste -sd' ' "$check/mult.times")"
 	echo "compute-bound hash-to-group runs (s): $(paste -sd' ' "$check/hash.times")"
@@ -760,12 +806,12 @@ EOF
 	awk -v a="${PSI_MED[$c]}" -v m="${PSI_MULT[$c]}" -v h="${PSI_HASH[$c]}" -v n="$name" 'BEGIN {
 		printf "ratio psi/compute-bound %s: %.2f\n", n, a / m
 		printf "ratio psi/compute-bound+hash %s: %.2f\n", n, a / (m + h) }'
-	# On a shared machine the baseline's wall time includes other users'
-	# CPU; its CPU time over the thread count does not.
-	awk -v a="${PSI_MED[$c]}" -v m="$mult_cpu" -v h="$hash_cpu" -v w="$workers" -v n="$name" 'BEGIN {
-		printf "compute-bound CPU time %s: scalarmult %.2f s, hash-to-group %.2f s over %d threads" \
-			" (idle machine: %.2f s + %.2f s)\n", n, m, h, w, m / w, h / w
-		printf "ratio psi/compute-bound-idle %s: %.2f\n", n, a / (m / w) }'
+	# Wall times on a shared machine include other users' CPU; CPU times
+	# (the psi side: every process of the parties' instances) do not.
+	awk -v p="$psi_cpu" -v m="$mult_cpu" -v h="$hash_cpu" -v n="$name" -v np="$n" 'BEGIN {
+		printf "CPU time %s: psi %.2f s (every process of the %d instances), compute-bound" \
+			" scalarmult %.2f s + hash-to-group %.2f s\n", n, p, np, m, h
+		printf "ratio psi/compute-bound+hash CPU time %s: %.2f\n", n, p / (m + h) }'
 	if [ -s "$check/stats.out" ]; then
 		awk -F'|' -v n="$name" '
 			{ sent = sent (NR > 1 ? ", " : "") $1 " " $2; if ($4 > r) r = $4; tot += $2 }
