@@ -55,7 +55,13 @@
 #    timed separately.  Prints `compute-bound <case>: scalarmult X s, +
 #    hash-to-group Y s`, `ratio psi/compute-bound <case>: X.XX` (against the
 #    scalar multiplications alone; the target is at most 1.3) and
-#    `ratio psi/compute-bound+hash <case>: X.XX`.
+#    `ratio psi/compute-bound+hash <case>: X.XX`.  Wall times on a shared
+#    machine include other users' CPU (and the protocol's six or more busy
+#    processes get a larger share of a contended CPU than psi_compute's one
+#    thread per CPU), so it also prints the CPU seconds of both sides --
+#    every process of the parties' instances, read from /proc around the
+#    psql session (warm-up included), against psi_compute's threads -- and
+#    `ratio psi/compute-bound+hash CPU time <case>: X.XX`.
 # 7. Summarises which targets were met.  Missing a target does not fail the
 #    script; an error or a result mismatch does.
 #
