@@ -16,6 +16,8 @@
  */
 #include "postgres.h"
 
+#include <limits.h>
+
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
@@ -617,6 +619,20 @@ AdvanceCalls(SmpcCallBatch *b, bool sent_only)
 		}
 		pfree(events);
 	}
+}
+
+/*
+ * smpc_extend_calls
+ *		Give the calls of a batch extra_ms more before member_timeout
+ *		fails them (work that grows with data the caller learned later).
+ */
+void
+smpc_extend_calls(SmpcCallBatch *b, int extra_ms)
+{
+	if (extra_ms <= 0)
+		return;
+	b->deadline = TimestampTzPlusMilliseconds(b->deadline, extra_ms);
+	b->timeout_ms = (int) Min((int64) b->timeout_ms + extra_ms, (int64) INT_MAX);
 }
 
 /*

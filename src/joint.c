@@ -1227,6 +1227,9 @@ FinishBody(smpc_writer *w, uint8 **body, size_t *len, size_t npoints)
 	smpc_check_core_status(rc, "encode an intersection request");
 }
 
+/* a round of an intersection may take member_timeout plus 1 ms per 5 keys */
+#define PSI_MS_PER_KEY_DIVISOR 5
+
 /*
  * RunIntersect
  *		smpc_intersect_count: every party's set of distinct keys travels,
@@ -1326,6 +1329,8 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	batch = RoundStart(&j, SMPC_MSG_INTERSECT, bodies, lens);
 	smpc_flush_calls(batch);
 	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys, &keycol);
+	/* members raise sets of their own size; this node's is the one it knows */
+	smpc_extend_calls(batch, (int) Min(nkeys / PSI_MS_PER_KEY_DIVISOR, (size_t) INT_MAX / 2));
 	if (nkeys < (size_t) ds->min_set_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
@@ -1380,7 +1385,8 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 
 				for (int o = 0; o < n; o++)
 					most = Max(most, counts[o]);
-				j.timeout_ms = (int) Min((double) fed->member_timeout_ms + most / 5.0,
+				j.timeout_ms = (int) Min((double) fed->member_timeout_ms +
+										 (double) most / PSI_MS_PER_KEY_DIVISOR,
 										 (double) INT_MAX);
 			}
 			batch = RoundStart(&j, SMPC_MSG_HOP, bodies, lens);
@@ -1414,8 +1420,13 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	/* 4. every list is raised by every scalar: count the common points */
 	common = smpc_psi_count_common((const uint8 *const *) lists, counts, n);
 
-	/* 5. FINISH: members record the session; they are not told the count */
+	/*
+	 * 5. FINISH: members record the session; they are not told the count.
+	 * The count is known now, so a member that does not confirm is left
+	 * out and named, as after a joint aggregate's shares are dealt.
+	 */
 	j.timeout_ms = fed->member_timeout_ms;
+	j.tolerant = true;
 	for (int i = 0; i < nmembers; i++)
 	{
 		bodies[i] = NULL;
@@ -1423,7 +1434,7 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	}
 	answers = Round(&j, SMPC_MSG_FINISH, bodies, lens, alens);
 	for (int i = 0; i < nmembers; i++)
-		if (alens[i] != 0)
+		if (answers[i] != NULL && alens[i] != 0)
 			MalformedAnswer(&j, i, SMPC_ERR_TRAILING, "finish");
 
 	smpc_check_core_status(smpc_encode_int64((int64) common, &result), "encode the count");
@@ -1440,7 +1451,31 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 		rec.participants = lappend(rec.participants, j.parties[i].name);
 	rec.outcome = "success";
 	rec.result_digest = digest;
+	rec.unfinished = j.left_out;
+	if (j.left_out != NIL)
+	{
+		StringInfoData why;
+		ListCell   *lc,
+				   *lc2;
+
+		initStringInfo(&why);
+		forboth(lc, j.left_out, lc2, j.left_why)
+			appendStringInfo(&why, "%smember \"%s\" left out: %s", why.len ? "; " : "",
+							 (char *) lfirst(lc), (char *) lfirst(lc2));
+		rec.error = why.data;
+	}
 	smpc_audit_record(&rec);
+	{
+		ListCell   *lc,
+				   *lc2;
+
+		forboth(lc, j.left_out, lc2, j.left_why)
+			ereport(NOTICE,
+					(errcode(ERRCODE_CONNECTION_FAILURE),
+					 errmsg("member \"%s\" did not finish the joint query: %s",
+							(char *) lfirst(lc), (char *) lfirst(lc2)),
+					 errdetail("The intersection count was complete before it left.")));
+	}
 
 	st->natts = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor->natts;
 	st->rowvalues = palloc0(sizeof(Datum) * st->natts);

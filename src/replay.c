@@ -11,7 +11,7 @@
  * fixed capacity (smpc.replay_cache_size); when it is full of live entries,
  * new requests are refused rather than old ones forgotten.
  *
- * Only requests that start something are remembered: PREPARE (a session),
+ * Only requests that start something are remembered: PREPARE or INTERSECT (a session),
  * PING and DESCRIBE.  The later rounds of a session are bound to the one
  * backend holding that session, which accepts each of them once, in order,
  * from the session's querying node; a replay of one finds no session or a

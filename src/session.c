@@ -25,6 +25,14 @@
  *			 return a digest of the result, which the querying node compares
  *			 with its own.
  *
+ * A private set intersection session (psi.c, and joint.c's RunIntersect):
+ *	INTERSECT run the dataset query (its key, grouped by), hash the keys
+ *			 for the session, raise them to a fresh secret scalar and return
+ *			 the sorted list.  Refused (42S03) below min_set_size.
+ *	HOP h	 the list of the party h places before this one; refused below
+ *			 min_set_size, else raised to the scalar and returned sorted.
+ *	FINISH	 write the audit record; the member is not told the count.
+ *
  * Any error after the request was verified is answered with a signed ERROR
  * message, not an SQL error, so that the member's audit record of the
  * failure commits; the session is then discarded.

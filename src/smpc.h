@@ -180,6 +180,7 @@ extern void smpc_call_members(SmpcMemberCall *calls, int ncalls, int timeout_ms)
 extern SmpcCallBatch *smpc_start_calls(SmpcMemberCall *calls, int ncalls, int timeout_ms);
 extern void smpc_wait_calls(SmpcCallBatch *b);
 extern void smpc_flush_calls(SmpcCallBatch *b);
+extern void smpc_extend_calls(SmpcCallBatch *b, int extra_ms);
 extern void smpc_raise_member_error(const SmpcMemberCall *mc);
 extern bool smpc_valid_sqlstate(const char *s, size_t len);
 

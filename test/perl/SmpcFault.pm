@@ -6,7 +6,7 @@
 # publish lab.obs (ward text, v int; ward a revealed group key) holding
 # $data{name} (array of [ward, v]), and returns (\@nodes, $plain,
 # $grouped): the plaintext union's answers to $Q_PLAIN and $Q_GROUPED as
-# psql prints them.  %opts: conf (more postgresql.conf lines) and any
+# psql prints them.  v is also an intersection key (min_set_size 1).  %opts: conf (more postgresql.conf lines) and any
 # setup_federation option.
 #
 # set_fault($node, 'round:action') sets smpc_fault.member_action on $node
@@ -44,7 +44,8 @@ sub obs_federation
 			});
 		},
 		publish => [ { dataset => 'obs', relation => 'lab.obs', columns => [qw(ward v)],
-				group_keys => { ward => 'reveal' } } ]);
+				group_keys => { ward => 'reveal' }, intersect_keys => ['v'],
+				min_set_size => 1 } ]);
 
 	my ($sum, $count) = (0, 0);
 	my %by_ward;

@@ -81,7 +81,8 @@ sub connstr_of
 #                  $index) returning one; a publication is a hash:
 #                  { dataset => 'obs', relation => 'clinical.obs',
 #                    columns => [...], group_keys => {...} or JSON text,
-#                    federations => [...] (optional) }
+#                    federations => [...], intersect_keys => [...],
+#                    min_set_size => N (all optional) }
 #
 # Returns a hash ref: nodes (name => node), names, keys (name => public
 # key), fingerprints, federation, steward, schema, min_group_size,
@@ -210,6 +211,9 @@ sub publish_sql
 	$sql .= ', group_keys => ' . $q->($gk) if defined $gk;
 	$sql .= ', federations => ' . $q->('{' . join(',', @{ $p->{federations} }) . '}')
 	  if $p->{federations};
+	$sql .= ', intersect_keys => ' . $q->('{' . join(',', @{ $p->{intersect_keys} }) . '}')
+	  if $p->{intersect_keys};
+	$sql .= ", min_set_size => $p->{min_set_size}" if defined $p->{min_set_size};
 	$sql .= ', replace => true' if $extra{replace} || $p->{replace};
 	return $sql . ')';
 }
