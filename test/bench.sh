@@ -61,6 +61,7 @@
 #    thread per CPU), so it also prints the CPU seconds of both sides --
 #    every process of the parties' instances, read from /proc around the
 #    psql session (warm-up included), against psi_compute's threads -- and
+#    `ratio psi/compute-bound CPU time <case>: X.XX` and
 #    `ratio psi/compute-bound+hash CPU time <case>: X.XX`.
 # 7. Summarises which targets were met.  Missing a target does not fail the
 #    script; an error or a result mismatch does.
@@ -70,8 +71,8 @@
 # 1000000), BENCH_REPS (timed repetitions per side, default 7), BENCH_WARMUP
 # (untimed runs per side first, default 2), BENCH_KEEP=1 keeps the scratch
 # directory and leaves the instances running, BENCH_FDW_ONLY=1 times the
-# postgres_fdw side alone (no ratios; for looking at the baseline; needs
-# BENCH_ONLY=agg), BENCH_ONLY=agg or BENCH_ONLY=psi runs only the aggregate
+# postgres_fdw side alone (no ratios; for looking at the baseline; no
+# intersection cases), BENCH_ONLY=agg or BENCH_ONLY=psi runs only the aggregate
 # cases (1-5) or only the intersection cases (6), BENCH_PSI_KEYS_2 and
 # BENCH_PSI_KEYS_3 (keys per party of the two intersection cases, defaults
 # 1000000 and 100000, at least 1000; the overlaps scale with them),
@@ -114,7 +115,10 @@ agg) RUN_AGG=1 RUN_PSI=0 ;;
 psi) RUN_AGG=0 RUN_PSI=1 ;;
 *) die "BENCH_ONLY must be agg or psi (got '$ONLY')" ;;
 esac
-[ "$RUN_PSI" = 0 ] || [ "$FDW_ONLY" != 1 ] || die "BENCH_FDW_ONLY=1 needs BENCH_ONLY=agg"
+if [ "$FDW_ONLY" = 1 ]; then
+	[ "$RUN_AGG" = 1 ] || die "BENCH_FDW_ONLY=1 times the aggregate cases (not BENCH_ONLY=psi)"
+	RUN_PSI=0
+fi
 [ "$REPS" -ge 1 ] || die "BENCH_REPS must be at least 1"
 [ "$RUN_AGG" = 0 ] || [ "$ROWS" -ge 10000 ] ||
 	die "BENCH_ROWS must be at least 10000 (every g10k group needs rows)"
@@ -817,6 +821,7 @@ EOF
 	awk -v p="$psi_cpu" -v m="$mult_cpu" -v h="$hash_cpu" -v n="$name" -v np="$n" 'BEGIN {
 		printf "CPU time %s: psi %.2f s (every process of the %d instances), compute-bound" \
 			" scalarmult %.2f s + hash-to-group %.2f s\n", n, p, np, m, h
+		printf "ratio psi/compute-bound CPU time %s: %.2f\n", n, p / m
 		printf "ratio psi/compute-bound+hash CPU time %s: %.2f\n", n, p / (m + h) }'
 	if [ -s "$check/stats.out" ]; then
 		awk -F'|' -v n="$name" '
