@@ -35,7 +35,7 @@ SHLIB_LINK = -lsodium -lcrypto
 # pg_regress suites in sql/, run against a throwaway instance by test/run.sh
 REGRESS = $(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql)))
 
-EXTRA_CLEAN = test/unit/run_unit test/fuzz/fuzz_codec test/fuzz/make_corpus \
+EXTRA_CLEAN = test/unit/run_unit test/fuzz/fuzz_codec test/fuzz/make_corpus test/bench/psi_compute \
 	results regression.diffs regression.out tmp_check
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
@@ -98,8 +98,12 @@ test:
 demo:
 	PG_CONFIG='$(PG_CONFIG)' test/demo.sh
 
-# Side-by-side timings: see test/bench.sh.
-bench:
+# Side-by-side timings: see test/bench.sh.  psi_compute is the bare
+# ristretto255 arithmetic the intersection cases are compared with.
+test/bench/psi_compute: test/bench/psi_compute.c
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ $< -lsodium -pthread
+
+bench: test/bench/psi_compute
 	PG_CONFIG='$(PG_CONFIG)' test/bench.sh
 
 # The suites with every server process under memcheck: see test/valgrind.sh.
