@@ -1250,12 +1250,7 @@ FinishBody(smpc_writer *w, uint8 **body, size_t *len, size_t npoints)
 	int			rc = smpc_writer_finish(w, body, len);
 
 	if (rc == SMPC_ERR_TOO_LARGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("an intersection list of %zu keys is larger than smpc.max_message_size (%d bytes)",
-						npoints, smpc_max_message_size),
-				 errhint("Each key travels as %d bytes; narrow the WHERE conditions or raise smpc.max_message_size.",
-						 SMPC_PSI_POINT_BYTES)));
+		smpc_psi_list_too_large(npoints);
 	smpc_check_core_status(rc, "encode an intersection request");
 }
 
@@ -1297,7 +1292,6 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	SmpcCallBatch *batch;
 	uint8	   *hashes;
 	size_t		nkeys;
-	char	   *keycol;
 	uint64		common;
 	smpc_fe		result;
 	uint8		digest[SMPC_DIGEST_BYTES];
@@ -1347,7 +1341,7 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	 * this node's own set first (a refusal here never reaches the members);
 	 * its multiplications then run while the members compute theirs
 	 */
-	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys, &keycol);
+	hashes = smpc_psi_local_set(ds, st->sql, j.session_id, key_class, &nkeys);
 	if (nkeys < (size_t) ds->min_set_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
@@ -1384,7 +1378,20 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 			lists[i + 1] = (uint8 *) pts;
 		}
 
-		/* 2. HOP 1 .. n-1: party p raises the list of party p - h */
+		/*
+		 * 2. HOP 1 .. n-1: party p raises the list of party p - h.  Lists
+		 * keep their size, so every hop may take the member timeout plus
+		 * 0.2 ms per key of the largest set.
+		 */
+		{
+			size_t		most = 0;
+
+			for (int o = 0; o < n; o++)
+				most = Max(most, counts[o]);
+			j.timeout_ms = (int) Min((double) fed->member_timeout_ms +
+									 (double) most / PSI_MS_PER_KEY_DIVISOR,
+									 (double) INT_MAX);
+		}
 		for (j.hop = 1; j.hop < n; j.hop++)
 		{
 			int			mine = (n - j.hop) % n;
@@ -1399,16 +1406,6 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 				smpc_writer_init(&w, (size_t) smpc_max_message_size);
 				smpc_writer_put_hop(&w, (uint16) j.hop, lists[owner], counts[owner]);
 				FinishBody(&w, &bodies[i], &lens[i], counts[owner]);
-			}
-			/* a round may take the member timeout plus 0.2 ms per key */
-			{
-				size_t		most = 0;
-
-				for (int o = 0; o < n; o++)
-					most = Max(most, counts[o]);
-				j.timeout_ms = (int) Min((double) fed->member_timeout_ms +
-										 (double) most / PSI_MS_PER_KEY_DIVISOR,
-										 (double) INT_MAX);
 			}
 			batch = RoundStart(&j, SMPC_MSG_HOP, bodies, lens);
 			smpc_flush_calls(batch);

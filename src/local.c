@@ -79,19 +79,131 @@ smpc_local_check(const SmpcDataset *ds, const char *sql, int ngroupcols,
 	return final_sql;
 }
 
+/* what AggregateWork needs and fills */
+typedef struct AggregateCall
+{
+	const SmpcDataset *ds;
+	const char *final_sql;
+	int			ngroupcols;
+	int			nvalues;
+	const smpc_value_spec *specs;
+	MemoryContext caller;
+	SmpcLocalResult *lr;
+} AggregateCall;
+
+/* Run the checked aggregate query and encode its groups (inside SPI). */
+static void
+AggregateWork(void *arg)
+{
+	AggregateCall *c = (AggregateCall *) arg;
+	const SmpcDataset *ds = c->ds;
+	const char *final_sql = c->final_sql;
+	int			ngroupcols = c->ngroupcols;
+	int			nvalues = c->nvalues;
+	const smpc_value_spec *specs = c->specs;
+	MemoryContext caller = c->caller;
+	SmpcLocalResult *lr = c->lr;
+	int			ret;
+	TupleDesc	tupdesc;
+	uint64		n;
+
+	/* only the query itself; its errors lose their text */
+	PG_TRY();
+	{
+		ret = SPI_execute(final_sql, true, 0);
+	}
+	PG_CATCH();
+	{
+		smpc_dataset_query_failed(ds, caller);
+	}
+	PG_END_TRY();
+
+	if (ret != SPI_OK_SELECT)
+		elog(ERROR, "dataset query returned %s", SPI_result_code_string(ret));
+	n = SPI_processed;
+	if (n > (uint64) smpc_max_groups)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the dataset query on \"%s\" has more than %d groups",
+						ds->name, smpc_max_groups),
+				 errhint("Group by fewer or coarser keys, or raise smpc.max_groups.")));
+	tupdesc = SPI_tuptable->tupdesc;
+	if (tupdesc->natts != ngroupcols + nvalues)
+		elog(ERROR, "dataset query returned %d columns, expected %d",
+			 tupdesc->natts, ngroupcols + nvalues);
+
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		lr->ngroups = (int) n;
+		lr->keys = palloc0(sizeof(char *) * Max(1, n * ngroupcols));
+		lr->values = palloc0(sizeof(smpc_fe) * Max(1, n * nvalues));
+		MemoryContextSwitchTo(old);
+	}
+	for (uint64 r = 0; r < n; r++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[r];
+
+		for (int c = 0; c < ngroupcols; c++)
+		{
+			char	   *text = SPI_getvalue(tup, tupdesc, c + 1);
+
+			if (text != NULL)
+			{
+				if (strlen(text) > SMPC_MAX_KEY_LEN)
+					ereport(ERROR,
+							(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+							 errmsg("a value of group key \"%s\" is longer than %d bytes",
+									(char *) list_nth(lr->group_columns, c),
+									SMPC_MAX_KEY_LEN)));
+				lr->keys[r * ngroupcols + c] = MemoryContextStrdup(caller, text);
+			}
+		}
+		for (int v = 0; v < nvalues; v++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(tup, tupdesc, ngroupcols + v + 1, &isnull);
+
+			if (isnull)
+				lr->values[r * nvalues + v] = 0;
+			else
+				EncodeValue(d, SPI_gettypeid(tupdesc, ngroupcols + v + 1),
+							&specs[v], v, &lr->values[r * nvalues + v]);
+		}
+	}
+}
+
 SmpcLocalResult *
 smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 					 int nvalues, const smpc_value_spec *specs)
 {
-	SmpcLocalResult *lr = palloc0(sizeof(SmpcLocalResult));
-	MemoryContext caller = CurrentMemoryContext;
-	char	   *final_sql;
+	AggregateCall c;
+
+	c.lr = palloc0(sizeof(SmpcLocalResult));
+	c.final_sql = smpc_local_check(ds, sql, ngroupcols, nvalues, &c.lr->group_columns);
+	c.lr->ngroupcols = ngroupcols;
+	c.lr->nvalues = nvalues;
+	c.ds = ds;
+	c.ngroupcols = ngroupcols;
+	c.nvalues = nvalues;
+	c.specs = specs;
+	c.caller = CurrentMemoryContext;
+	smpc_run_as_publisher(ds, AggregateWork, &c);
+	return c.lr;
+}
+
+/*
+ * smpc_run_as_publisher
+ *		Call work(arg) inside SPI as the dataset's publisher (a restricted
+ *		security context) with search_path pg_catalog, pg_temp, as every
+ *		dataset query runs; the caller's role and settings are restored
+ *		whatever happens.
+ */
+void
+smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg)
+{
 	Oid			save_userid;
 	int			save_sec_context;
-
-	final_sql = smpc_local_check(ds, sql, ngroupcols, nvalues, &lr->group_columns);
-	lr->ngroupcols = ngroupcols;
-	lr->nvalues = nvalues;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(ds->publisher, save_sec_context |
@@ -100,80 +212,13 @@ smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 	PG_TRY();
 	{
 		int			save_nestlevel = NewGUCNestLevel();
-		int			ret;
-		TupleDesc	tupdesc;
-		uint64		n;
 
 		(void) set_config_option("search_path", SMPC_POLICY_SEARCH_PATH,
 								 PGC_USERSET, PGC_S_SESSION,
 								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-
-		/* only the query itself; its errors lose their text */
-		PG_TRY();
-		{
-			ret = SPI_execute(final_sql, true, 0);
-		}
-		PG_CATCH();
-		{
-			smpc_dataset_query_failed(ds, caller);
-		}
-		PG_END_TRY();
-
-		if (ret != SPI_OK_SELECT)
-			elog(ERROR, "dataset query returned %s", SPI_result_code_string(ret));
-		n = SPI_processed;
-		if (n > (uint64) smpc_max_groups)
-			ereport(ERROR,
-					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-					 errmsg("the dataset query on \"%s\" has more than %d groups",
-							ds->name, smpc_max_groups),
-					 errhint("Group by fewer or coarser keys, or raise smpc.max_groups.")));
-		tupdesc = SPI_tuptable->tupdesc;
-		if (tupdesc->natts != ngroupcols + nvalues)
-			elog(ERROR, "dataset query returned %d columns, expected %d",
-				 tupdesc->natts, ngroupcols + nvalues);
-
-		{
-			MemoryContext old = MemoryContextSwitchTo(caller);
-
-			lr->ngroups = (int) n;
-			lr->keys = palloc0(sizeof(char *) * Max(1, n * ngroupcols));
-			lr->values = palloc0(sizeof(smpc_fe) * Max(1, n * nvalues));
-			MemoryContextSwitchTo(old);
-		}
-		for (uint64 r = 0; r < n; r++)
-		{
-			HeapTuple	tup = SPI_tuptable->vals[r];
-
-			for (int c = 0; c < ngroupcols; c++)
-			{
-				char	   *text = SPI_getvalue(tup, tupdesc, c + 1);
-
-				if (text != NULL)
-				{
-					if (strlen(text) > SMPC_MAX_KEY_LEN)
-						ereport(ERROR,
-								(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-								 errmsg("a value of group key \"%s\" is longer than %d bytes",
-										(char *) list_nth(lr->group_columns, c),
-										SMPC_MAX_KEY_LEN)));
-					lr->keys[r * ngroupcols + c] = MemoryContextStrdup(caller, text);
-				}
-			}
-			for (int v = 0; v < nvalues; v++)
-			{
-				bool		isnull;
-				Datum		d = SPI_getbinval(tup, tupdesc, ngroupcols + v + 1, &isnull);
-
-				if (isnull)
-					lr->values[r * nvalues + v] = 0;
-				else
-					EncodeValue(d, SPI_gettypeid(tupdesc, ngroupcols + v + 1),
-								&specs[v], v, &lr->values[r * nvalues + v]);
-			}
-		}
+		work(arg);
 		SPI_finish();
 		AtEOXact_GUC(true, save_nestlevel);
 	}
@@ -182,7 +227,6 @@ smpc_local_aggregate(const SmpcDataset *ds, const char *sql, int ngroupcols,
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
-	return lr;
 }
 
 /*

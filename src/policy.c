@@ -111,6 +111,8 @@ typedef struct QueryContext
 	const char *sql;			/* the final SQL, for names at locations */
 	int			depth;
 	bool		in_group_key;	/* walking a GROUP BY expression */
+	bool		intersect;		/* an intersection's query: its key must be an
+								 * intersection key */
 } QueryContext;
 
 static void PositionErrorCallback(void *arg);
@@ -125,9 +127,9 @@ static char *ColumnList(const SmpcDataset *ds);
 static char *ReplaceDataset(const SmpcDataset *ds, const char *sql,
 							RangeVar *rv, PositionMap *pm);
 static void AnalyzeAndCheck(const SmpcDataset *ds, const char *sql,
-							PositionMap *pm, List **outputs);
+							PositionMap *pm, List **outputs, bool intersect);
 static void CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
-							List **outputs);
+							List **outputs, bool intersect);
 static bool IsGroupKey(Query *query, TargetEntry *tle);
 static bool CheckExpr(Node *node, QueryContext *cxt);
 static void CheckVar(Var *var, QueryContext *cxt);
@@ -144,8 +146,8 @@ static char *WordAt(const char *sql, int location);
 static void RefuseExpression(Node *node, QueryContext *cxt) pg_attribute_noreturn();
 static void RefuseTooDeep(void) pg_attribute_noreturn();
 
-/* checking the query of a private set intersection: its key, not aggregates */
-static bool PolicyIntersect = false;
+static char *PolicyCheck(const SmpcDataset *ds, const char *sql, List **outputs,
+						 bool intersect);
 
 /*
  * smpc_policy_check_intersect
@@ -156,19 +158,7 @@ static bool PolicyIntersect = false;
 char *
 smpc_policy_check_intersect(const SmpcDataset *ds, const char *sql, List **outputs)
 {
-	char	   *volatile result = NULL;
-
-	PolicyIntersect = true;
-	PG_TRY();
-	{
-		result = smpc_policy_check(ds, sql, outputs);
-	}
-	PG_FINALLY();
-	{
-		PolicyIntersect = false;
-	}
-	PG_END_TRY();
-	return result;
+	return PolicyCheck(ds, sql, outputs, true);
 }
 
 /*
@@ -180,6 +170,12 @@ smpc_policy_check_intersect(const SmpcDataset *ds, const char *sql, List **outpu
  */
 char *
 smpc_policy_check(const SmpcDataset *ds, const char *sql, List **outputs)
+{
+	return PolicyCheck(ds, sql, outputs, false);
+}
+
+static char *
+PolicyCheck(const SmpcDataset *ds, const char *sql, List **outputs, bool intersect)
 {
 	size_t		len = strlen(sql);
 	PositionMap pm;
@@ -237,7 +233,7 @@ smpc_policy_check(const SmpcDataset *ds, const char *sql, List **outputs)
 
 	/* 3. the final SQL, analyzed as the publisher */
 	final_sql = ReplaceDataset(ds, sql, rv, &pm);
-	AnalyzeAndCheck(ds, final_sql, &pm, outputs);
+	AnalyzeAndCheck(ds, final_sql, &pm, outputs, intersect);
 	return final_sql;
 }
 
@@ -808,7 +804,7 @@ ReplaceDataset(const SmpcDataset *ds, const char *sql, RangeVar *rv,
  */
 static void
 AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm,
-				List **outputs)
+				List **outputs, bool intersect)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -844,7 +840,7 @@ AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm,
 #endif
 		error_context_stack = errcb.previous;
 
-		CheckQueryShape(ds, sql, query, outputs);
+		CheckQueryShape(ds, sql, query, outputs, intersect);
 
 		AtEOXact_GUC(true, save_nestlevel);
 	}
@@ -862,7 +858,7 @@ AnalyzeAndCheck(const SmpcDataset *ds, const char *sql, PositionMap *pm,
  */
 static void
 CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
-				List **outputs)
+				List **outputs, bool intersect)
 {
 	RangeTblEntry *rte;
 	QueryContext cxt;
@@ -946,7 +942,7 @@ CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
 				 errdetail("A member contributes aggregates over the dataset or its group keys, never its rows."),
 				 errhint("Use count(*), count(column) or sum(column), grouped by group keys.")));
 
-	if (PolicyIntersect && (query->hasAggs || list_length(query->targetList) != 1))
+	if (intersect && (query->hasAggs || list_length(query->targetList) != 1))
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
 				 errmsg("the dataset query of an intersection must select its key column only"),
@@ -955,6 +951,7 @@ CheckQueryShape(const SmpcDataset *ds, const char *sql, Query *query,
 	memset(&cxt, 0, sizeof(cxt));
 	cxt.ds = ds;
 	cxt.sql = sql;
+	cxt.intersect = intersect;
 	foreach(lc, query->targetList)
 	{
 		TargetEntry *tle = lfirst_node(TargetEntry, lc);
@@ -1126,7 +1123,7 @@ CheckVar(Var *var, QueryContext *cxt)
 
 		if (col->attnum != var->varattno)
 			continue;
-		if (cxt->in_group_key && PolicyIntersect)
+		if (cxt->in_group_key && cxt->intersect)
 		{
 			if (!col->intersect)
 				ereport(ERROR,

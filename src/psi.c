@@ -124,9 +124,9 @@ smpc_psi_key_class_name(int key_class)
 
 /* ------------------------------------------------------------ the set */
 
-/* Hash one non-null key value of type typid into out. */
+/* Hash one non-null key value of base type basetype into out. */
 static void
-HashKey(const uint8 *session_id, int key_class, Oid typid, Datum d, uint8 *out)
+HashKey(const uint8 *session_id, int key_class, Oid basetype, Datum d, uint8 *out)
 {
 	uint8		buf[16];
 	const uint8 *bytes = buf;
@@ -140,7 +140,7 @@ HashKey(const uint8 *session_id, int key_class, Oid typid, Datum d, uint8 *out)
 				int64		v;
 				uint64		u;
 
-				switch (getBaseType(typid))
+				switch (basetype)
 				{
 					case INT2OID:
 						v = DatumGetInt16(d);
@@ -169,7 +169,7 @@ HashKey(const uint8 *session_id, int key_class, Oid typid, Datum d, uint8 *out)
 				int			slen = VARSIZE_ANY_EXHDR(t);
 
 				/* char(n) compares without its trailing spaces */
-				if (getBaseType(typid) == BPCHAROID)
+				if (basetype == BPCHAROID)
 					while (slen > 0 && src[slen - 1] == ' ')
 						slen--;
 				/* every party hashes UTF-8, whatever its database encoding */
@@ -187,27 +187,93 @@ HashKey(const uint8 *session_id, int key_class, Oid typid, Datum d, uint8 *out)
 		pfree(converted);
 }
 
+/* what SetWork needs and fills */
+typedef struct SetCall
+{
+	const SmpcDataset *ds;
+	const char *final_sql;
+	const uint8 *session_id;
+	int			key_class;
+	MemoryContext caller;
+	uint8	   *hashes;			/* count * SMPC_PSI_HASH_BYTES */
+	size_t		count;
+} SetCall;
+
+/* Run the checked key query through a cursor and hash its keys (inside SPI). */
+static void
+SetWork(void *arg)
+{
+	SetCall    *c = (SetCall *) arg;
+	volatile size_t cap = 1024;
+	volatile Oid basetype = InvalidOid;
+
+	c->hashes = MemoryContextAllocHuge(c->caller, cap * SMPC_PSI_HASH_BYTES);
+
+	/* the query and the hashing; their errors lose their text */
+	PG_TRY();
+	{
+		SPIPlanPtr	plan = SPI_prepare(c->final_sql, 0, NULL);
+		Portal		portal;
+
+		if (plan == NULL)
+			elog(ERROR, "could not prepare the dataset query: %s",
+				 SPI_result_code_string(SPI_result));
+		portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
+		for (;;)
+		{
+			TupleDesc	tupdesc;
+
+			SPI_cursor_fetch(portal, true, 10000);
+			if (SPI_processed == 0)
+				break;
+			tupdesc = SPI_tuptable->tupdesc;
+			if (!OidIsValid(basetype))
+				basetype = getBaseType(SPI_gettypeid(tupdesc, 1));
+			for (uint64 r = 0; r < SPI_processed; r++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[r], tupdesc, 1, &isnull);
+
+				if (isnull)
+					continue;
+				if (c->count == cap)
+				{
+					cap *= 2;
+					c->hashes = repalloc_huge(c->hashes, cap * SMPC_PSI_HASH_BYTES);
+				}
+				HashKey(c->session_id, c->key_class, basetype, d,
+						c->hashes + c->count * SMPC_PSI_HASH_BYTES);
+				c->count++;
+			}
+			SPI_freetuptable(SPI_tuptable);
+			CHECK_FOR_INTERRUPTS();
+		}
+		SPI_cursor_close(portal);
+	}
+	PG_CATCH();
+	{
+		smpc_dataset_query_failed(c->ds, c->caller);
+	}
+	PG_END_TRY();
+}
+
 /*
  * smpc_psi_local_set
  *		Check and run the dataset query of an intersection on dataset ds
  *		(one key column, grouped by) as its publisher, and hash every
  *		distinct non-null key for this session.  The key column must be of
  *		key_class here.  Returns the hashes (SMPC_PSI_HASH_BYTES each) and
- *		their number in *n; *key_column gets the column's name.
+ *		their number in *n.
  */
 uint8 *
 smpc_psi_local_set(const SmpcDataset *ds, const char *sql, const uint8 *session_id,
-				   int key_class, size_t *n, char **key_column)
+				   int key_class, size_t *n)
 {
-	MemoryContext caller = CurrentMemoryContext;
 	List	   *outputs = NIL;
 	char	   *final_sql;
 	SmpcDatasetColumn *col = NULL;
 	ListCell   *lc;
-	Oid			save_userid;
-	int			save_sec_context;
-	uint8	   *volatile hashes = NULL;
-	volatile size_t count = 0;
+	SetCall		c;
 
 	final_sql = smpc_policy_check_intersect(ds, sql, &outputs);
 	if (list_length(outputs) != 1 || linitial(outputs) == NULL)
@@ -218,7 +284,6 @@ smpc_psi_local_set(const SmpcDataset *ds, const char *sql, const uint8 *session_
 		if (strcmp(((SmpcDatasetColumn *) lfirst(lc))->name, linitial(outputs)) == 0)
 			col = lfirst(lc);
 	Assert(col != NULL);
-	*key_column = pstrdup(col->name);
 	if (smpc_psi_key_class(col->typid) != key_class)
 		ereport(ERROR,
 				(errcode(ERRCODE_DATATYPE_MISMATCH),
@@ -227,76 +292,32 @@ smpc_psi_local_set(const SmpcDataset *ds, const char *sql, const uint8 *session_
 						smpc_psi_key_class_name(key_class)),
 				 errhint("Publish the key with the same kind of type on every member: integers, text or uuid.")));
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(ds->publisher, save_sec_context |
-						   SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-	PG_TRY();
-	{
-		int			save_nestlevel = NewGUCNestLevel();
-		SPIPlanPtr	plan;
-		Portal		portal;
-		volatile size_t cap = 1024;
+	c.ds = ds;
+	c.final_sql = final_sql;
+	c.session_id = session_id;
+	c.key_class = key_class;
+	c.caller = CurrentMemoryContext;
+	c.hashes = NULL;
+	c.count = 0;
+	smpc_run_as_publisher(ds, SetWork, &c);
+	*n = c.count;
+	return c.hashes;
+}
 
-		(void) set_config_option("search_path", SMPC_POLICY_SEARCH_PATH,
-								 PGC_USERSET, PGC_S_SESSION,
-								 GUC_ACTION_SAVE, true, 0, false);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		hashes = MemoryContextAllocHuge(caller, cap * SMPC_PSI_HASH_BYTES);
-
-		/* only the query itself; its errors lose their text */
-		PG_TRY();
-		{
-			plan = SPI_prepare(final_sql, 0, NULL);
-			if (plan == NULL)
-				elog(ERROR, "could not prepare the dataset query: %s",
-					 SPI_result_code_string(SPI_result));
-			portal = SPI_cursor_open(NULL, plan, NULL, NULL, true);
-			for (;;)
-			{
-				TupleDesc	tupdesc;
-
-				SPI_cursor_fetch(portal, true, 10000);
-				if (SPI_processed == 0)
-					break;
-				tupdesc = SPI_tuptable->tupdesc;
-				for (uint64 r = 0; r < SPI_processed; r++)
-				{
-					bool		isnull;
-					Datum		d = SPI_getbinval(SPI_tuptable->vals[r], tupdesc, 1, &isnull);
-
-					if (isnull)
-						continue;
-					if (count == cap)
-					{
-						cap *= 2;
-						hashes = repalloc_huge(hashes, cap * SMPC_PSI_HASH_BYTES);
-					}
-					HashKey(session_id, key_class, SPI_gettypeid(tupdesc, 1), d,
-							hashes + count * SMPC_PSI_HASH_BYTES);
-					count++;
-				}
-				SPI_freetuptable(SPI_tuptable);
-				CHECK_FOR_INTERRUPTS();
-			}
-			SPI_cursor_close(portal);
-		}
-		PG_CATCH();
-		{
-			smpc_dataset_query_failed(ds, caller);
-		}
-		PG_END_TRY();
-		SPI_finish();
-		AtEOXact_GUC(true, save_nestlevel);
-	}
-	PG_FINALLY();
-	{
-		SetUserIdAndSecContext(save_userid, save_sec_context);
-	}
-	PG_END_TRY();
-	*n = count;
-	return hashes;
+/*
+ * smpc_psi_list_too_large
+ *		The error for an intersection list of n keys that does not fit in
+ *		one message.
+ */
+void
+smpc_psi_list_too_large(size_t n)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+			 errmsg("an intersection list of %zu keys is larger than smpc.max_message_size (%d bytes)",
+					n, smpc_max_message_size),
+			 errhint("Each key travels as %d bytes; narrow the WHERE conditions or raise smpc.max_message_size.",
+					 SMPC_PSI_POINT_BYTES)));
 }
 
 /* ------------------------------------------------- scalar multiplications */

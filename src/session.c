@@ -805,12 +805,7 @@ PointsResponse(SmpcRequest *req, const uint8 *points, size_t n)
 	if (rc == SMPC_OK && outlen > (size_t) smpc_max_message_size)
 		rc = SMPC_ERR_TOO_LARGE;
 	if (rc == SMPC_ERR_TOO_LARGE)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("an intersection list of %zu keys is larger than smpc.max_message_size (%d bytes)",
-						n, smpc_max_message_size),
-				 errhint("Each key travels as %d bytes; narrow the WHERE conditions or raise smpc.max_message_size.",
-						 SMPC_PSI_POINT_BYTES)));
+		smpc_psi_list_too_large(n);
 	smpc_check_core_status(rc, "encode an intersection list");
 	return smpc_signed_response(req, SMPC_MSG_RESPONSE, out, outlen);
 }
@@ -828,7 +823,6 @@ HandleIntersect(SmpcRequest *req)
 	uint8	   *hashes;
 	uint8	   *points;
 	size_t		n;
-	char	   *keycol;
 	int			rc;
 
 	memset(&p, 0, sizeof(p));
@@ -839,7 +833,7 @@ HandleIntersect(SmpcRequest *req)
 	s->intersect = true;
 	s->min_set_size = ds->min_set_size;
 
-	hashes = smpc_psi_local_set(ds, s->sql, s->session_id, p.key_class, &n, &keycol);
+	hashes = smpc_psi_local_set(ds, s->sql, s->session_id, p.key_class, &n);
 	if (n < (size_t) ds->min_set_size)
 		ereport(ERROR,
 				(errcode(ERRCODE_SMPC_SET_TOO_SMALL),
@@ -853,7 +847,7 @@ HandleIntersect(SmpcRequest *req)
 	pfree(hashes);
 	smpc_check_core_status(smpc_psi_sort_unique(points, &n), "sort an intersection list");
 	s->hop = 1;
-	s->next = s->nparties > 1 ? SMPC_MSG_HOP : SMPC_MSG_FINISH;
+	s->next = SMPC_MSG_HOP;		/* at least two parties: the decoder checks */
 	return PointsResponse(req, points, n);
 }
 

@@ -275,6 +275,7 @@ typedef struct SmpcLocalResult
 extern int	smpc_max_groups;
 extern void smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
 			pg_attribute_noreturn();
+extern void smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg);
 extern char *smpc_local_check(const SmpcDataset *ds, const char *sql, int ngroupcols,
 							  int nvalues, List **group_columns);
 extern SmpcLocalResult *smpc_local_aggregate(const SmpcDataset *ds, const char *sql,
@@ -294,8 +295,8 @@ extern void smpc_psi_init(void);
 extern int	smpc_psi_key_class(Oid typid);
 extern const char *smpc_psi_key_class_name(int key_class);
 extern uint8 *smpc_psi_local_set(const SmpcDataset *ds, const char *sql,
-								 const uint8 *session_id, int key_class, size_t *n,
-								 char **key_column);
+								 const uint8 *session_id, int key_class, size_t *n);
+extern void smpc_psi_list_too_large(size_t n) pg_attribute_noreturn();
 extern void smpc_psi_raise(const uint8 *k, const uint8 *in, size_t n, bool from_hash,
 						   uint8 *out, const char *whose);
 

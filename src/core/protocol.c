@@ -64,9 +64,8 @@ free_array(void *p, size_t n, size_t size)
 	smpc_free(p);
 }
 
-/* Read a non-empty string of at most max bytes. */
-static int
-get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
+int
+smpc_reader_get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
 {
 	if (smpc_reader_get_str(r, max, &s->ptr, &s->len) != SMPC_OK)
 		return r->status;
@@ -75,9 +74,8 @@ get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
 	return SMPC_OK;
 }
 
-/* 1 if two of the n 32-byte keys at keys are equal (n is at most 64). */
-static int
-has_duplicate_keys(const uint8_t *keys, size_t n)
+int
+smpc_party_keys_duplicate(const uint8_t *keys, size_t n)
 {
 	for (size_t i = 1; i < n; i++)
 		for (size_t j = 0; j < i; j++)
@@ -318,20 +316,39 @@ smpc_key_list_free(smpc_key_list *k)
 	sodium_memzero(k, sizeof(*k));
 }
 
+/* ------------------------------------------- participants, dataset, SQL */
+
+int
+smpc_session_head_check(uint16_t nparties, const uint8_t *parties,
+						smpc_str dataset, smpc_str sql)
+{
+	if (nparties < 2 || nparties > SMPC_MAX_PARTIES || parties == NULL ||
+		smpc_party_keys_duplicate(parties, nparties))
+		return SMPC_ERR_ARG;
+	if (dataset.ptr == NULL || dataset.len == 0 || dataset.len > SMPC_MAX_NAME_LEN ||
+		sql.ptr == NULL || sql.len == 0 || sql.len > SMPC_MAX_SQL_LEN)
+		return SMPC_ERR_ARG;
+	return SMPC_OK;
+}
+
+int
+smpc_writer_put_session_head(smpc_writer *w, uint16_t nparties, const uint8_t *parties,
+							 smpc_str dataset, smpc_str sql)
+{
+	smpc_writer_put_u16(w, nparties);
+	smpc_writer_put_bytes(w, parties, (size_t) nparties * SMPC_SIGN_PK_BYTES);
+	smpc_writer_put_str(w, dataset.ptr, dataset.len);
+	return smpc_writer_put_str(w, sql.ptr, sql.len);
+}
+
 /* -------------------------------------------------------------- PREPARE */
 
 /* Validate a PREPARE for the writer: SMPC_OK or SMPC_ERR_ARG. */
 static int
 check_prepare(const smpc_prepare *p)
 {
-	if (p == NULL ||
-		p->nparties < 2 || p->nparties > SMPC_MAX_PARTIES ||
-		p->threshold >= p->nparties || p->parties == NULL ||
-		has_duplicate_keys(p->parties, p->nparties))
-		return SMPC_ERR_ARG;
-	if (p->dataset.ptr == NULL || p->dataset.len == 0 ||
-		p->dataset.len > SMPC_MAX_NAME_LEN ||
-		p->sql.ptr == NULL || p->sql.len == 0 || p->sql.len > SMPC_MAX_SQL_LEN)
+	if (p == NULL || p->threshold >= p->nparties ||
+		smpc_session_head_check(p->nparties, p->parties, p->dataset, p->sql) != SMPC_OK)
 		return SMPC_ERR_ARG;
 	if (p->nvalues == 0 || p->nvalues > SMPC_MAX_VALUES || p->values == NULL)
 		return SMPC_ERR_ARG;
@@ -353,10 +370,7 @@ smpc_writer_put_prepare(smpc_writer *w, const smpc_prepare *p)
 	if ((rc = check_prepare(p)) != SMPC_OK)
 		return smpc_writer_fail(w, rc);
 	smpc_writer_put_u8(w, p->threshold);
-	smpc_writer_put_u16(w, p->nparties);
-	smpc_writer_put_bytes(w, p->parties, (size_t) p->nparties * SMPC_SIGN_PK_BYTES);
-	smpc_writer_put_str(w, p->dataset.ptr, p->dataset.len);
-	smpc_writer_put_str(w, p->sql.ptr, p->sql.len);
+	smpc_writer_put_session_head(w, p->nparties, p->parties, p->dataset, p->sql);
 	smpc_writer_put_u16(w, p->nvalues);
 	for (size_t i = 0; i < p->nvalues; i++)
 	{
@@ -394,13 +408,13 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 	if (smpc_reader_get_bytes(r, (size_t) p.nparties * SMPC_SIGN_PK_BYTES,
 							  &p.parties) != SMPC_OK)
 		goto fail;
-	if (has_duplicate_keys(p.parties, p.nparties))
+	if (smpc_party_keys_duplicate(p.parties, p.nparties))
 	{
 		smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 		goto fail;
 	}
-	if (get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
-		get_nonempty_str(r, SMPC_MAX_SQL_LEN, &p.sql) != SMPC_OK ||
+	if (smpc_reader_get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
+		smpc_reader_get_nonempty_str(r, SMPC_MAX_SQL_LEN, &p.sql) != SMPC_OK ||
 		smpc_reader_get_u16(r, &p.nvalues) != SMPC_OK)
 		goto fail;
 	if (p.nvalues > SMPC_MAX_VALUES)

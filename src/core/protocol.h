@@ -135,6 +135,24 @@ extern int	smpc_reader_get_key_list(smpc_reader *r, uint32_t max_groups,
 									 smpc_key_list *out);
 extern void smpc_key_list_free(smpc_key_list *k);
 
+/* ------------------------------------------- participants, dataset, SQL */
+
+/*
+ * What PREPARE and INTERSECT both carry: u16 nparties || nparties *
+ * sign_pk[32] || str dataset || str sql.  The check is the writers' (SMPC_OK
+ * or SMPC_ERR_ARG): nparties in 2..SMPC_MAX_PARTIES without duplicate keys,
+ * dataset non-empty <= SMPC_MAX_NAME_LEN, sql non-empty <= SMPC_MAX_SQL_LEN.
+ */
+extern int	smpc_session_head_check(uint16_t nparties, const uint8_t *parties,
+									smpc_str dataset, smpc_str sql);
+extern int	smpc_writer_put_session_head(smpc_writer *w, uint16_t nparties,
+										 const uint8_t *parties,
+										 smpc_str dataset, smpc_str sql);
+/* 1 if two of the n 32-byte keys at keys are equal. */
+extern int	smpc_party_keys_duplicate(const uint8_t *keys, size_t n);
+/* Read a non-empty string of at most max bytes (SMPC_ERR_MALFORMED if empty). */
+extern int	smpc_reader_get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s);
+
 /* -------------------------------------------------------------- PREPARE */
 
 /* Appends the PREPARE body; SMPC_ERR_ARG for values violating the limits. */

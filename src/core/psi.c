@@ -52,18 +52,6 @@ key_class_valid(uint8_t key_class)
 		key_class == SMPC_PSI_KEY_UUID;
 }
 
-/* 1 if two of the n 32-byte keys at keys are equal (n is at most 64). */
-static int
-has_duplicate_keys(const uint8_t *keys, size_t n)
-{
-	for (size_t i = 1; i < n; i++)
-		for (size_t j = 0; j < i; j++)
-			if (memcmp(keys + i * SMPC_SIGN_PK_BYTES,
-					   keys + j * SMPC_SIGN_PK_BYTES, SMPC_SIGN_PK_BYTES) == 0)
-				return 1;
-	return 0;
-}
-
 /* ------------------------------------------------------------ hashing */
 
 int
@@ -623,12 +611,7 @@ static int
 check_intersect(const smpc_intersect *p)
 {
 	if (p == NULL ||
-		p->nparties < 2 || p->nparties > SMPC_MAX_PARTIES ||
-		p->parties == NULL || has_duplicate_keys(p->parties, p->nparties))
-		return SMPC_ERR_ARG;
-	if (p->dataset.ptr == NULL || p->dataset.len == 0 ||
-		p->dataset.len > SMPC_MAX_NAME_LEN ||
-		p->sql.ptr == NULL || p->sql.len == 0 || p->sql.len > SMPC_MAX_SQL_LEN)
+		smpc_session_head_check(p->nparties, p->parties, p->dataset, p->sql) != SMPC_OK)
 		return SMPC_ERR_ARG;
 	if (!key_class_valid(p->key_class))
 		return SMPC_ERR_ARG;
@@ -644,22 +627,8 @@ smpc_writer_put_intersect(smpc_writer *w, const smpc_intersect *p)
 		return w->status;
 	if ((rc = check_intersect(p)) != SMPC_OK)
 		return smpc_writer_fail(w, rc);
-	smpc_writer_put_u16(w, p->nparties);
-	smpc_writer_put_bytes(w, p->parties, (size_t) p->nparties * SMPC_SIGN_PK_BYTES);
-	smpc_writer_put_str(w, p->dataset.ptr, p->dataset.len);
-	smpc_writer_put_str(w, p->sql.ptr, p->sql.len);
+	smpc_writer_put_session_head(w, p->nparties, p->parties, p->dataset, p->sql);
 	return smpc_writer_put_u8(w, p->key_class);
-}
-
-/* Read a non-empty string of at most max bytes. */
-static int
-get_nonempty_str(smpc_reader *r, size_t max, smpc_str *s)
-{
-	if (smpc_reader_get_str(r, max, &s->ptr, &s->len) != SMPC_OK)
-		return r->status;
-	if (s->len == 0)
-		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
-	return SMPC_OK;
 }
 
 int
@@ -683,10 +652,10 @@ smpc_reader_get_intersect(smpc_reader *r, smpc_intersect *out)
 	if (smpc_reader_get_bytes(r, (size_t) p.nparties * SMPC_SIGN_PK_BYTES,
 							  &p.parties) != SMPC_OK)
 		return r->status;
-	if (has_duplicate_keys(p.parties, p.nparties))
+	if (smpc_party_keys_duplicate(p.parties, p.nparties))
 		return smpc_reader_fail(r, SMPC_ERR_MALFORMED);
-	if (get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
-		get_nonempty_str(r, SMPC_MAX_SQL_LEN, &p.sql) != SMPC_OK ||
+	if (smpc_reader_get_nonempty_str(r, SMPC_MAX_NAME_LEN, &p.dataset) != SMPC_OK ||
+		smpc_reader_get_nonempty_str(r, SMPC_MAX_SQL_LEN, &p.sql) != SMPC_OK ||
 		smpc_reader_get_u8(r, &p.key_class) != SMPC_OK)
 		return r->status;
 	if (!key_class_valid(p.key_class))
