@@ -83,3 +83,51 @@ main(int argc, char **argv)
 	printf("unit: %d passed, %d failed\n", passed, failed);
 	return (failed == 0 && passed > 0) ? 0 : 1;
 }
+
+/* ---------------------------------------------------------------- helpers */
+
+void *
+xmalloc(size_t n)
+{
+	void	   *p = malloc(n > 0 ? n : 1);
+
+	if (p == NULL)
+	{
+		fprintf(stderr, "out of memory\n");
+		exit(2);
+	}
+	return p;
+}
+
+uint8_t *
+exact_copy(const uint8_t *in, size_t len)
+{
+	uint8_t    *p;
+
+	if (len > ((size_t) 1 << 30))
+	{
+		fprintf(stderr, "exact_copy: unreasonable length %zu\n", len);
+		exit(2);
+	}
+	p = xmalloc(len);
+	if (len > 0)
+		memcpy(p, in, len);
+	return p;
+}
+
+int
+same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
+}
+
+int
+all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i < n; i++)
+		if (b[i] != 0)
+			return 0;
+	return 1;
+}

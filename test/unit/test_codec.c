@@ -26,28 +26,6 @@ make_identities(void)
 		smpc_identity_generate(&other) == SMPC_OK;
 }
 
-/* An exact-size heap copy of in[0..len); never returns NULL. */
-static uint8_t *
-exact_copy(const uint8_t *in, size_t len)
-{
-	uint8_t    *p;
-
-	if (len > ((size_t) 1 << 30))
-	{
-		fprintf(stderr, "exact_copy: unreasonable length %zu\n", len);
-		exit(2);
-	}
-	p = malloc(len > 0 ? len : 1);
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	if (len > 0)
-		memcpy(p, in, len);
-	return p;
-}
-
 static void
 fill_fields(smpc_signed_msg *m, uint8_t type, const uint8_t *payload,
 			size_t payload_len)

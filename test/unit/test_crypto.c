@@ -24,17 +24,6 @@ identity_equal(const smpc_identity *a, const smpc_identity *b)
 	return memcmp(a, b, sizeof(*a)) == 0;
 }
 
-static int
-all_zero(const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		if (b[i] != 0)
-			return 0;
-	return 1;
-}
-
 /* Build "smpc1:" + base64url(bin) for arbitrary 64 bytes. */
 static void
 text_from_bin(const uint8_t bin[64], char out[SMPC_PUBKEY_TEXT_LEN])

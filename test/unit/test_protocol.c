@@ -128,37 +128,6 @@ hooks_off(void)
 
 /* ---------------------------------------------------------------- helpers */
 
-/* An exact-size heap copy of in[0..len); never returns NULL. */
-static uint8_t *
-exact_copy(const uint8_t *in, size_t len)
-{
-	uint8_t    *p = malloc(len > 0 ? len : 1);
-
-	if (p == NULL)
-	{
-		fprintf(stderr, "out of memory\n");
-		exit(2);
-	}
-	if (len > 0)
-		memcpy(p, in, len);
-	return p;
-}
-
-static int
-same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
-{
-	return alen == blen && (alen == 0 || memcmp(a, b, alen) == 0);
-}
-
-static int
-all_zero(const void *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (((const uint8_t *) p)[i] != 0)
-			return 0;
-	return 1;
-}
-
 static smpc_str
 S(const char *s)
 {

@@ -22,6 +22,13 @@ typedef struct unit_case
 /* Record one check; returns ok so callers can bail out early. */
 extern int	unit_check(int ok, const char *expr, const char *file, int line);
 
+/* Shared helpers (main.c): allocation that never returns NULL (exit 2 on
+ * failure), an exact-size copy, byte equality, all-zero test. */
+extern void *xmalloc(size_t n);
+extern uint8_t *exact_copy(const uint8_t *in, size_t len);
+extern int	same(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+extern int	all_zero(const void *p, size_t n);
+
 #define CHECK(cond) unit_check((cond) ? 1 : 0, #cond, __FILE__, __LINE__)
 /* Check and return from the current test function on failure. */
 #define REQUIRE(cond) do { if (!CHECK(cond)) return; } while (0)
