@@ -46,7 +46,7 @@ diag("random seed $seed (set SMPC_TEST_SEED=$seed to repeat)");
 # --- wire format (src/core/codec.h) -------------------------------------------
 
 my %TYPE = (prepare => 1, share => 2, combine => 3, reveal => 4, finish => 5,
-	response => 16, error => 17, ping => 32, describe => 33);
+	intersect => 6, hop => 7, response => 16, error => 17, ping => 32, describe => 33);
 my %TYPENAME = reverse %TYPE;
 my $DEFAULT_MAX = 64 * 1024 * 1024;    # smpc.max_message_size default
 # header(8) session_id(16) round(1) timestamp(8) sender(32) recipient(32)
@@ -163,7 +163,9 @@ my $fed = setup_federation(\@nodes,
 		dataset => 'obs',
 		relation => 'clinical.obs',
 		columns => [qw(region v)],
-		group_keys => { region => 'reveal' } } ]);
+		group_keys => { region => 'reveal' },
+		intersect_keys => ['v'],
+		min_set_size => 2 } ]);
 my $pw = $fed->{peer_password};
 my $querier_role = $querier->safe_psql('postgres', 'SELECT current_user');
 $querier->safe_psql('postgres', q{
@@ -1428,6 +1430,84 @@ section('not alone');
 	# none of the refused calls left a session holding a slot
 	healthy_with_one_slot('calls of smpc.exchange that were not on their own');
 }
+
+# --- intersection rounds -----------------------------------------------------------------
+#
+# INTERSECT and HOP sent straight to alpha (party 1 of querier, alpha, beta):
+# every hop that is out of turn, too small, unsorted or carries something
+# that is not a group element is refused with a signed ERROR and ends the
+# session, audited; a query on a column that is not an intersection key is
+# refused; the member follows a complete well-formed session to FINISH.
+
+section('intersection');
+
+{
+	my $s = peer_session('alpha');
+	my $head = pack('v', 3) . $pk{querier} . $pk{alpha} . $pk{beta} . wire_str('obs');
+	my $intersect = sub { return $head . wire_str($_[0] // 'SELECT v FROM obs GROUP BY v') . chr(1); };
+	my $trip = sub {
+		my ($type, $sid, $body, $state, $re, $name) = @_;
+		$checks{intersection}++;
+		return answered(exchange($s, sign_request('alpha', $type, $sid, $body)), 'alpha', $sid,
+			$type, $state, $re, $name);
+	};
+	my %distinct = map { $_->[1] => 1 } grep { defined $_->[1] } @{ $rows{alpha} };
+	my $nkeys = keys %distinct;
+	# not canonical encodings (>= p), in ascending order
+	my $bad = join('', map { chr($_) . ("\xff" x 30) . "\x7f" } 0xfa .. 0xfc);
+
+	# a complete session: alpha's list, raised at two hops, then FINISH
+	my $sid = new_sid();
+	my $a = $trip->('intersect', $sid, $intersect->(), undef, undef, 'intersect: answered');
+	my $list = $a && $a->{h}{payload};
+	ok($list && unpack('V', $list) == $nkeys && length($list) == 4 + 32 * $nkeys,
+		"... with one 32-byte point per distinct key of alpha ($nkeys)");
+	$a = $trip->('hop', $sid, pack('v', 1) . $list, undef, undef, 'hop 1: answered');
+	my $raised = $a && $a->{h}{payload};
+	ok($raised && length($raised) == length($list) && $raised ne $list,
+		'... with a list of the same size, raised');
+	$a = $trip->('hop', $sid, pack('v', 2) . $raised, undef, undef, 'hop 2: answered');
+	$a = $trip->('finish', $sid, '', undef, undef, 'finish: answered');
+	is($a && length($a->{h}{payload}), 0, '... with an empty answer: the member is not told the count');
+	my @lines = (audit_line($sid, 'success', 1, ''));
+
+	my @cases = (
+		[ 'a hop out of turn', pack('v', 2) . $list, '08P01',
+			'unexpected hop 2 of the intersection: the session expects hop 1', 'failed' ],
+		[ 'a list below min_set_size', pack('v', 1) . pack('V', 1) . substr($list, 4, 32), '42S03',
+			'the set of participant "querier" is smaller than this member\'s min_set_size (2) for dataset "obs"',
+			'refused' ],
+		[ 'points that are not group elements', pack('v', 1) . pack('V', 3) . $bad, '08P01',
+			'the intersection list of participant "querier" holds a value that is not a valid group element',
+			'failed' ],
+		[ 'an unsorted list', pack('v', 1) . pack('V', 2) . substr($list, 36, 32) . substr($list, 4, 32),
+			'08P01', undef, 'failed' ],
+	);
+	for my $c (@cases)
+	{
+		my ($what, $body, $state, $msg, $outcome) = @$c;
+		$sid = new_sid();
+		$trip->('intersect', $sid, $intersect->(), undef, undef, "$what: the session starts");
+		$a = $trip->('hop', $sid, $body, $state, defined $msg ? qr/^\Q$msg\E$/ : qr/^malformed hop request: /,
+			"$what: refused ($state)");
+		push @lines, audit_line($sid, $outcome, 1, defined $msg ? $msg : $a && $a->{message});
+		$a = $trip->('hop', $sid, pack('v', 1) . $list, '08P01',
+			qr/^no joint session in progress for this hop request$/, "$what: the session is over");
+		push @lines, audit_line($sid, 'failed', 0, 'no joint session in progress for this hop request');
+	}
+
+	# a key column that is not published as an intersection key
+	$sid = new_sid();
+	$trip->('intersect', $sid, $intersect->('SELECT region FROM obs GROUP BY region'), '42S01',
+		qr/^column "region" of dataset "obs" is not an intersection key$/,
+		'intersect on a column that is not an intersection key: refused (42S01)');
+	push @lines, audit_line($sid, 'refused', 1, 'column "region" of dataset "obs" is not an intersection key');
+
+	is(audit_text(), join("\n", @lines), 'every intersection session is audited once, as it ended');
+	close_sessions('alpha', $s);
+	no_audit('closing the intersection connection');
+}
+check_healthy('intersection rounds');
 
 # --- aftermath ---------------------------------------------------------------------------
 
