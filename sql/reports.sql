@@ -107,6 +107,11 @@ SELECT run_id - :run1 AS run, run_at = (SELECT started_at FROM smpc.report_runs 
        region, total, n
   FROM rep_out.sales_weekly s ORDER BY run_id, region;
 SELECT tableowner FROM pg_tables WHERE schemaname = 'rep_out' AND tablename = 'sales_weekly';
+-- waiting from a transaction that has written would wait on itself
+BEGIN;
+CREATE TABLE rep_out.scratch (a int);
+SELECT smpc.run_report('sales');
+ROLLBACK;
 
 -- a failing run raises its error and SQLSTATE, adds no rows, is recorded
 SET client_min_messages = error;
@@ -189,3 +194,4 @@ REVOKE ALL ON FUNCTION
   smpc.resume_report(text), smpc.run_report(text, boolean)
   FROM rep_analyst, rep_stranger, rep_group;
 DROP ROLE rep_analyst, rep_reader, rep_stranger, rep_group;
+DROP EXTENSION smpc;

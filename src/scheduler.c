@@ -126,6 +126,7 @@ typedef struct Report
 	char	   *query;
 	char	   *target_schema;
 	char	   *target_table;
+	bool		lock;			/* lock the row for the rest of the transaction */
 	bool		found;
 } Report;
 
@@ -139,7 +140,7 @@ static volatile sig_atomic_t got_sigterm = false;
 static void ParseSchedule(const char *text, const char *tzname, Schedule *s);
 static TimestampTz NextSlot(const Schedule *s, TimestampTz prev, TimestampTz now);
 static TimestampTz CronAfter(const Schedule *s, TimestampTz after);
-static void LookupReport(const char *name, Report *r);
+static void LookupReport(const char *name, Report *r, bool lock);
 static void CheckReportOwner(const Report *r, const char *action);
 static void CheckCanLogIn(Oid roleid);
 static char *ValidateQuery(const char *query);
@@ -415,8 +416,11 @@ ReadReport(void *arg)
 	Oid			types[1] = {TEXTOID};
 	Datum		values[1] = {CStringGetTextDatum(r->name)};
 
-	Exec("SELECT report_id, owner::oid, schedule, timezone, query, target_schema, target_table"
-		 "  FROM smpc.report WHERE report_name = $1 FOR UPDATE",
+	Exec(r->lock ?
+		 "SELECT report_id, owner::oid, schedule, timezone, query, target_schema, target_table"
+		 "  FROM smpc.report WHERE report_name = $1 FOR UPDATE" :
+		 "SELECT report_id, owner::oid, schedule, timezone, query, target_schema, target_table"
+		 "  FROM smpc.report WHERE report_name = $1",
 		 1, types, values, NULL, SPI_OK_SELECT);
 	r->found = SPI_processed == 1;
 	if (!r->found)
@@ -432,16 +436,17 @@ ReadReport(void *arg)
 
 /*
  * LookupReport
- *		The report named "name", locked against concurrent changes for the
- *		rest of the transaction; ERROR if there is none.
+ *		The report named "name", if "lock" locked against concurrent changes
+ *		for the rest of the transaction; ERROR if there is none.
  */
 static void
-LookupReport(const char *name, Report *r)
+LookupReport(const char *name, Report *r, bool lock)
 {
 	MemoryContext cxt = CurrentMemoryContext;
 
 	memset(r, 0, sizeof(*r));
 	r->name = pstrdup(name);
+	r->lock = lock;
 	smpc_run_as_extension_owner(ReadReport, r);
 	if (!r->found)
 		ereport(ERROR,
@@ -804,7 +809,7 @@ smpc_unschedule_report(PG_FUNCTION_ARGS)
 	Report		r;
 	ChangeArgs	c = {0};
 
-	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r);
+	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r, true);
 	CheckReportOwner(&r, "unschedule");
 	c.report_id = r.report_id;
 	c.sql = "DELETE FROM smpc.report WHERE report_id = $1 AND $2 IS NOT NULL";
@@ -819,7 +824,7 @@ smpc_pause_report(PG_FUNCTION_ARGS)
 	Report		r;
 	ChangeArgs	c = {0};
 
-	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r);
+	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r, true);
 	CheckReportOwner(&r, "pause");
 	c.report_id = r.report_id;
 	c.sql = "UPDATE smpc.report SET paused = true, retry_at = NULL, retry_attempt = 1"
@@ -836,7 +841,7 @@ smpc_resume_report(PG_FUNCTION_ARGS)
 	ChangeArgs	c = {0};
 	Schedule	s;
 
-	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r);
+	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r, true);
 	CheckReportOwner(&r, "resume");
 	ParseSchedule(r.schedule, r.timezone, &s);
 	c.report_id = r.report_id;
@@ -918,7 +923,18 @@ smpc_run_report(PG_FUNCTION_ARGS)
 	BackgroundWorkerHandle *handle;
 	RunRow		rr = {0};
 
-	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r);
+	/*
+	 * The worker sees only committed data and may need locks this
+	 * transaction holds: waiting for it from a transaction that has written
+	 * anything could wait forever, or run a report it cannot see.
+	 */
+	if (wait && TransactionIdIsValid(GetTopTransactionIdIfAny()))
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("smpc.run_report cannot wait for a run inside a transaction that has written data"),
+				 errdetail("The run happens in another session, which sees only committed data and may need this transaction's locks."),
+				 errhint("Commit first, or pass wait => false.")));
+	LookupReport(text_to_cstring(PG_GETARG_TEXT_PP(0)), &r, false);
 	CheckReportOwner(&r, "run");
 	CheckCanLogIn(r.owner);
 	memset(&a, 0, sizeof(a));
