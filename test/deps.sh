@@ -5,7 +5,9 @@
 # (`make demo`) once PG_CONFIG is set.  It sets
 #   PGMAJOR    the PostgreSQL major version PG_CONFIG names (15 if PG_CONFIG
 #              is not there yet: it comes with the packages)
-#   PACKAGES   the Debian packages to build, install and test smpc
+#   PACKAGES   the Debian packages to build, install and test smpc (the
+#              BI clients of test/t/014_bi_access.pl among them: unixODBC,
+#              psqlODBC, DBD::ODBC, a JDK and pgjdbc)
 # and defines
 #   smpc_install_deps WHO
 # which, unless SKIP_DEPS=1, looks for missing packages: as root it installs
@@ -19,7 +21,8 @@ fi
 
 PACKAGES="gcc make libc6-dev perl libipc-run-perl \
 postgresql-$PGMAJOR postgresql-server-dev-$PGMAJOR postgresql-client-$PGMAJOR \
-libsodium-dev libssl-dev libpq-dev openssl"
+libsodium-dev libssl-dev libpq-dev openssl \
+unixodbc odbc-postgresql libdbd-odbc-perl default-jdk-headless libpostgresql-jdbc-java"
 
 smpc_install_deps() {
 	local who=$1 missing="" p
@@ -37,6 +40,9 @@ smpc_install_deps() {
 			printf '%s: %s\n' "$who" "apt-get update failed" >&2
 			exit 1
 		fi
+		# slim images drop /usr/share/man; the JDK's postinst links its man
+		# pages there with update-alternatives and fails without the directory
+		mkdir -p /usr/share/man/man1
 		# shellcheck disable=SC2086
 		if ! apt-get install -y -qq --no-install-recommends $missing >/dev/null; then
 			printf '%s: %s\n' "$who" "apt-get install failed for:$missing" >&2
