@@ -5,11 +5,12 @@
 # (`make demo`) once PG_CONFIG is set.  It sets
 #   PGMAJOR    the PostgreSQL major version PG_CONFIG names (15 if PG_CONFIG
 #              is not there yet: it comes with the packages)
-#   PACKAGES   the Debian packages to build, install and test smpc (the
-#              BI clients of test/t/014_bi_access.pl among them: unixODBC,
-#              psqlODBC, DBD::ODBC, a JDK and pgjdbc)
+#   PACKAGES   the Debian packages to build, install and test smpc
+#   TEST_PACKAGES  what only `make test` needs besides: the BI clients of
+#              test/t/014_bi_access.pl (unixODBC, psqlODBC, DBD::ODBC, a JDK
+#              and pgjdbc)
 # and defines
-#   smpc_install_deps WHO
+#   smpc_install_deps WHO [MORE_PACKAGES...]
 # which, unless SKIP_DEPS=1, looks for missing packages: as root it installs
 # them with apt-get; as an ordinary user it prints the apt-get line and exits
 # 1.  WHO ("make test", "make demo") starts its messages.
@@ -21,13 +22,16 @@ fi
 
 PACKAGES="gcc make libc6-dev perl libipc-run-perl \
 postgresql-$PGMAJOR postgresql-server-dev-$PGMAJOR postgresql-client-$PGMAJOR \
-libsodium-dev libssl-dev libpq-dev openssl \
-unixodbc odbc-postgresql libdbd-odbc-perl default-jdk-headless libpostgresql-jdbc-java"
+libsodium-dev libssl-dev libpq-dev openssl"
+
+TEST_PACKAGES="unixodbc odbc-postgresql libdbd-odbc-perl default-jdk-headless \
+libpostgresql-jdbc-java"
 
 smpc_install_deps() {
 	local who=$1 missing="" p
+	shift
 	[ "${SKIP_DEPS:-0}" != 1 ] || return 0
-	for p in $PACKAGES; do
+	for p in $PACKAGES "$@"; do
 		if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
 			missing="$missing $p"
 		fi
