@@ -14,7 +14,7 @@
  * (a C comment cannot hold star-slash, so it is written *\/ here):
  *
  *	*			every value of the field
- *	*\/n			every n-th value from the field's first: min, min+n, ...
+ *	*\/n		every n-th value from the field's first: min, min+n, ...
  *	a			one value
  *	a-b			a to b inclusive; a > b (a range that wraps) is refused
  *	a-b/n		a, a+n, ... up to b
@@ -39,9 +39,9 @@
  * @reboot is refused (there is no "boot" for a report schedule).  The text
  * is at most SMPC_CRON_MAX_TEXT bytes.
  *
- * The day rule (Vixie cron's, also cronie's and pg_cron's).  A field "is a
- * star" when its first character is '*' ("*", "*\/2", "*,5"; but not
- * "5,*").  A day matches when its month is in the month field and
+ * The day rule (Vixie cron's, kept by cronie).  A field "is a star" when
+ * its first character is '*' ("*", "*\/2", "*,5"; but not "5,*").  A day
+ * matches when its month is in the month field and
  *
  *	- if the day-of-month field or the day-of-week field (or both) is a
  *	  star: the day of month is in the day-of-month set AND the weekday is
@@ -103,9 +103,10 @@ typedef struct smpc_cron_time	/* a wall-clock minute, no time zone */
 /*
  * smpc_cron_parse: parse text (NUL-terminated) into *out.
  *
- * SMPC_OK on success.  Any refusal of the text returns SMPC_ERR_SYNTAX,
- * zeroes *out and writes a one-line English reason into err (truncated to
- * errlen - 1 bytes and NUL-terminated; err may be NULL or errlen 0), e.g.
+ * SMPC_OK on success (err, if given, is set to "").  Any refusal of the
+ * text returns SMPC_ERR_SYNTAX, zeroes *out and writes a one-line English
+ * reason into err (truncated to errlen - 1 bytes and NUL-terminated; err
+ * may be NULL or errlen 0), e.g.
  *
  *	field 2 (hour): 24 is out of range 0-23
  *
@@ -129,7 +130,10 @@ extern int	smpc_cron_parse(const char *text, smpc_cron *out,
  * and also for NULL pointers or an invalid *after (a field out of range, a
  * day the month does not have, a year outside SMPC_CRON_YEAR_MIN..MAX).
  * The horizon always reaches the next February 29 (at most 8 years away),
- * so "0 0 29 2 *" is always found.
+ * so "0 0 29 2 *" is always found.  A few valid expressions can fire
+ * further apart than the horizon (only under the AND day rule: "0 0 *\/31
+ * 2 MON", Monday February 1st, came in 2027 and comes next in 2038); for
+ * them false means "not within the horizon", not "never".
  *
  * Bits of c outside the documented ranges are ignored.  The search skips
  * whole months, days and hours, so it costs at most a few thousand steps.
