@@ -29,6 +29,7 @@
 #include <math.h>
 #include <sodium.h>
 
+#include "catalog/pg_foreign_server.h"
 #include "catalog/pg_type.h"
 #include "commands/defrem.h"
 #include "commands/explain.h"
@@ -39,6 +40,7 @@
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "portability/instr_time.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -90,6 +92,7 @@ typedef struct PartyStats
 static PartyStats LastStats[SMPC_MAX_PARTIES];
 static int	LastStatsCount = 0;
 
+static void CheckFederationUsage(ForeignServer *server);
 static Datum ParamValue(Param *param, void *arg, bool *isnull);
 static void RunJoint(ForeignScanState *node, JointScanState *st);
 static void RunIntersect(ForeignScanState *node, JointScanState *st);
@@ -116,6 +119,34 @@ smpc_local_aggregate_refused(PG_FUNCTION_ARGS)
 }
 
 /* ---------------------------------------------------------------- executor */
+
+/*
+ * CheckFederationUsage
+ *		A joint query needs USAGE on its federation as well as SELECT on the
+ *		federated table: granting a table does not by itself let a role
+ *		start sessions with every member.  Checked as the current user, the
+ *		role whose user mappings the session uses.
+ */
+static void
+CheckFederationUsage(ForeignServer *server)
+{
+	Oid			roleid = GetUserId();
+
+#if PG_VERSION_NUM >= 160000
+	if (object_aclcheck(ForeignServerRelationId, server->serverid, roleid, ACL_USAGE) == ACLCHECK_OK)
+#else
+	if (pg_foreign_server_aclcheck(server->serverid, roleid, ACL_USAGE) == ACLCHECK_OK)
+#endif
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("permission denied for federation \"%s\"", server->servername),
+			 errdetail("Joint queries need USAGE on the federation as well as SELECT on the federated table; role \"%s\" has no USAGE.",
+					   GetUserNameFromId(roleid, false)),
+			 errhint("GRANT USAGE ON FOREIGN SERVER %s TO %s;",
+					 quote_identifier(server->servername),
+					 quote_identifier(GetUserNameFromId(roleid, false)))));
+}
 
 void
 smpc_begin_joint_scan(ForeignScanState *node, int eflags)
@@ -144,6 +175,7 @@ smpc_begin_joint_scan(ForeignScanState *node, int eflags)
 						get_rel_name(st->relid), server->servername),
 				 errhint("Import federated tables from the federation server.")));
 	st->federation = server->servername;
+	CheckFederationUsage(server);
 	st->dataset = get_rel_name(st->relid);
 	foreach(lc, table->options)
 	{
@@ -884,6 +916,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	 * aggregate runs while the members compute theirs
 	 */
 	smpc_new_session_id(j.session_id);
+	smpc_report_note_session(j.session_id);
 	(void) smpc_local_check(ds, st->sql, ngroupcols, nvalues, &group_columns);
 	memset(&groups, 0, sizeof(groups));
 	if (ngroupcols == 0)
@@ -1312,6 +1345,7 @@ RunIntersect(ForeignScanState *node, JointScanState *st)
 	alens = palloc0(sizeof(size_t) * Max(1, nmembers));
 
 	smpc_new_session_id(j.session_id);
+	smpc_report_note_session(j.session_id);
 
 	/* 1. INTERSECT: every member raises its own set; so does this node */
 	{

@@ -62,6 +62,7 @@ _PG_init(void)
 	smpc_replay_init();
 	smpc_session_init();
 	smpc_psi_init();
+	smpc_scheduler_init();
 	MarkGUCPrefixReserved("smpc");
 	FaultHooks = find_rendezvous_variable(SMPC_FAULT_RENDEZVOUS);
 

@@ -303,4 +303,9 @@ extern void smpc_psi_raise(const uint8 *k, const uint8 *in, size_t n, bool from_
 /* in audit.c */
 extern void smpc_audit_record(const SmpcAuditRecord *rec);
 
+/* in scheduler.c */
+extern char *smpc_scheduler_database;
+extern void smpc_scheduler_init(void);
+extern void smpc_report_note_session(const uint8 *session_id);
+
 #endif

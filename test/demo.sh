@@ -392,9 +392,14 @@ check_federation() {
 # README step 7 at st_marys: the analyst's federated tables.
 import_federation() {
 	psql_at st_marys research <<'SQL' || die "IMPORT FOREIGN SCHEMA at st_marys failed"
--- 7. federated tables for every dataset all members publish
+-- 7. federated tables for every dataset all members publish; a role runs
+--    joint queries with USAGE on the federation and SELECT on the table
 CREATE SCHEMA federation;
 IMPORT FOREIGN SCHEMA smpc_datasets FROM SERVER research INTO federation;
+CREATE ROLE analyst LOGIN;
+GRANT USAGE ON FOREIGN SERVER research TO analyst;
+GRANT USAGE ON SCHEMA federation TO analyst;
+GRANT SELECT ON federation.admissions TO analyst;
 SQL
 	info "st_marys: federation.admissions ($(psql_at st_marys research -At -c "
 		SELECT string_agg(attname || ' ' || format_type(atttypid, atttypmod), ', ' ORDER BY attnum)

@@ -30,7 +30,8 @@ say() { printf '== %s\n' "$*"; }
 die() { printf 'make test: %s\n' "$*" >&2; exit 1; }
 
 # --- 1. packages -------------------------------------------------------------
-smpc_install_deps "make test"
+# shellcheck disable=SC2086
+smpc_install_deps "make test" $TEST_PACKAGES
 [ -x "$PG_CONFIG" ] || die "$PG_CONFIG not found; set PG_CONFIG"
 
 BINDIR=$("$PG_CONFIG" --bindir)

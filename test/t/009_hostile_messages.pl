@@ -126,9 +126,10 @@ for my $name (@names)
 {
 	for my $r (@REGIONS)
 	{
-		# at least two rows per region and node: every joint group has >= 6
-		# rows, above the default min_group_size of 5
-		for my $i (1 .. 2 + int(rand(5)))
+		# at least two rows per region and node, three of west, which alpha
+		# lacks (below): every joint group has >= 6 rows, above the default
+		# min_group_size of 5
+		for my $i (1 .. ($r eq 'west' ? 3 : 2) + int(rand(5)))
 		{
 			my $v = ($i > 1 && rand() < 0.15) ? undef : int(rand(2001)) - 500;
 			push @{ $rows{$name} }, [ $r, $v ];

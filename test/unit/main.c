@@ -13,6 +13,7 @@
 /* declared here rather than in unit.h, which another change owns */
 extern const unit_case protocol_cases[];
 extern const unit_case psi_cases[];
+extern const unit_case cron_cases[];
 
 static int	checks_failed_in_case;
 
@@ -42,6 +43,7 @@ static const suite suites[] = {
 	{"messages", messages_cases},
 	{"protocol", protocol_cases},
 	{"psi", psi_cases},
+	{"cron", cron_cases},
 };
 
 int
