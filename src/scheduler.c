@@ -210,12 +210,38 @@ smpc_report_note_session(const uint8 *session_id)
 
 /* ---------------------------------------------------------------- schedules */
 
-/* error context: which schedule was being read */
-static void
-ScheduleContext(void *arg)
+/*
+ * ReadInterval
+ *		The interval a schedule's text spells, or ERROR 22023 naming both
+ *		forms a schedule may take.  interval_in only parses (it acquires
+ *		nothing), so its error can be caught and replaced without a
+ *		subtransaction.
+ */
+static Interval *
+ReadInterval(const char *text)
 {
-	errcontext("schedule \"%s\" (a cron expression of five fields, or an interval such as '10 minutes')",
-			   (const char *) arg);
+	MemoryContext cxt = CurrentMemoryContext;
+	Interval   *volatile iv = NULL;
+
+	PG_TRY();
+	{
+		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
+												   ObjectIdGetDatum(InvalidOid),
+												   Int32GetDatum(-1)));
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(cxt);
+		FlushErrorState();
+	}
+	PG_END_TRY();
+	if (iv == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid schedule \"%s\"", text),
+				 errdetail("A schedule is a cron expression of five fields or an interval."),
+				 errhint("For example '30 6 * * MON-FRI', '@daily' or '10 minutes'.")));
+	return iv;
 }
 
 /*
@@ -259,18 +285,9 @@ ParseSchedule(const char *text, const char *tzname, Schedule *s)
 	}
 	else
 	{
-		ErrorContextCallback cb;
-		Interval   *iv;
+		Interval   *iv = ReadInterval(text);
 		Interval	one_second;
 
-		cb.callback = ScheduleContext;
-		cb.arg = (void *) text;
-		cb.previous = error_context_stack;
-		error_context_stack = &cb;
-		iv = DatumGetIntervalP(DirectFunctionCall3(interval_in, CStringGetDatum(text),
-												   ObjectIdGetDatum(InvalidOid),
-												   Int32GetDatum(-1)));
-		error_context_stack = cb.previous;
 		memset(&one_second, 0, sizeof(one_second));
 		one_second.time = USECS_PER_SEC;
 		if (iv->time < 0 || iv->day < 0 || iv->month < 0 ||
