@@ -633,6 +633,38 @@ ok($alpha->poll_query_until('postgres',
 	ok(!@bad, 'manual runs and the scheduler: no two runs overlap') or diag(join("\n", @bad));
 }
 
+# a run's worker terminated while it hangs: the scheduler records the
+# scheduled run as interrupted at once, the sweep a manual one within ~10 s
+{
+	stop_gamma_postmaster();
+	my $t = time;
+	ok($alpha->poll_query_until('postgres', qq{SELECT count(*) = 1 FROM smpc.report_runs
+		  WHERE report_name = 'by_region' AND status = 'running' AND trigger = 'schedule'
+		    AND started_at > @{[ ts($t) ]}}),
+		'terminate: a scheduled run hangs on the stopped member');
+	my $sched = aq(qq{SELECT max(run_id) FROM smpc.report_runs
+		  WHERE report_name = 'by_region' AND status = 'running' AND started_at > @{[ ts($t) ]}});
+	is(aq(qq{SELECT pg_terminate_backend(pid) FROM smpc.report_runs WHERE run_id = $sched}), 't',
+		'terminate: pg_terminate_backend of the scheduled run\'s worker');
+	ok($alpha->poll_query_until('postgres', qq{SELECT status = 'failed' AND error LIKE '%interrupted%'
+		  FROM smpc.report_runs WHERE run_id = $sched}),
+		'terminate: the scheduled run is recorded as failed, interrupted');
+	my $manual = sql_as($alpha, 'analyst', "SELECT smpc.run_report('manual_only', wait => false)")->{out};
+	ok($alpha->poll_query_until('postgres', qq{SELECT status = 'running' FROM smpc.report_runs
+		  WHERE run_id = $manual}), 'terminate: a manual run hangs on the stopped member');
+	is(aq(qq{SELECT pg_terminate_backend(pid) FROM smpc.report_runs WHERE run_id = $manual}), 't',
+		'terminate: pg_terminate_backend of the manual run\'s worker');
+	ok($alpha->poll_query_until('postgres', qq{SELECT status = 'failed' AND error LIKE '%interrupted%'
+		  FROM smpc.report_runs WHERE run_id = $manual}),
+		'terminate: the manual run is recorded as failed, interrupted, by the sweep');
+	cont_gamma_postmaster();
+	is(aq(qq{SELECT (SELECT count(*) FROM reports.by_region WHERE run_id = $sched)
+		          + (SELECT count(*) FROM reports.manual_only WHERE run_id = $manual)}), '0',
+		'terminate: neither interrupted run added rows');
+	ok($alpha->poll_query_until('postgres', running_none_sql('by_region')),
+		'terminate: by_region runs again after the member is back');
+}
+
 # --- 5. privileges, pause, resume, unschedule -----------------------------------
 
 ok_as('analyst', 'GRANT SELECT ON reports.by_region TO reader', 'the owner grants SELECT on its report table');
