@@ -127,6 +127,7 @@ typedef struct Report
 	char	   *target_schema;
 	char	   *target_table;
 	bool		lock;			/* lock the row for the rest of the transaction */
+	MemoryContext cxt;			/* where the strings are copied */
 	bool		found;
 } Report;
 
@@ -444,11 +445,12 @@ ReadReport(void *arg)
 		return;
 	r->report_id = pg_strtoint32(ResultText(0, 1));
 	r->owner = (Oid) strtoul(ResultText(0, 2), NULL, 10);
-	r->schedule = ResultText(0, 3);
-	r->timezone = ResultText(0, 4);
-	r->query = ResultText(0, 5);
-	r->target_schema = ResultText(0, 6);
-	r->target_table = ResultText(0, 7);
+	/* SPI's results go with SPI_finish: copy them into the caller's context */
+	r->schedule = MemoryContextStrdup(r->cxt, ResultText(0, 3));
+	r->timezone = MemoryContextStrdup(r->cxt, ResultText(0, 4));
+	r->query = MemoryContextStrdup(r->cxt, ResultText(0, 5));
+	r->target_schema = MemoryContextStrdup(r->cxt, ResultText(0, 6));
+	r->target_table = MemoryContextStrdup(r->cxt, ResultText(0, 7));
 }
 
 /*
@@ -464,18 +466,13 @@ LookupReport(const char *name, Report *r, bool lock)
 	memset(r, 0, sizeof(*r));
 	r->name = pstrdup(name);
 	r->lock = lock;
+	r->cxt = cxt;
 	smpc_run_as_extension_owner(ReadReport, r);
 	if (!r->found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("report \"%s\" does not exist", name),
 				 errhint("SELECT report_name FROM smpc.reports lists the reports you can see.")));
-	/* SPI results live in SPI's context: copy what is kept */
-	r->schedule = MemoryContextStrdup(cxt, r->schedule);
-	r->timezone = MemoryContextStrdup(cxt, r->timezone);
-	r->query = MemoryContextStrdup(cxt, r->query);
-	r->target_schema = MemoryContextStrdup(cxt, r->target_schema);
-	r->target_table = MemoryContextStrdup(cxt, r->target_table);
 }
 
 /* Only the owner, a member of the owning role or a superuser manages a report. */
@@ -1150,6 +1147,16 @@ WriteStart(void *arg)
 	values[6] = TimestampTzGetDatum(a->scheduled_for);
 	nulls[6] = a->scheduled_for == 0 ? 'n' : ' ';
 	values[7] = Int32GetDatum(MyProcPid);
+
+	/*
+	 * Holding the report's lock, no other run of it is alive: a row still
+	 * 'running' belongs to a worker that died (in any database, also where
+	 * no scheduler sweeps).
+	 */
+	Exec("UPDATE smpc.report_run SET status = 'failed', finished_at = clock_timestamp(),"
+		 " error = 'the run was interrupted: its worker ended without recording an outcome'"
+		 " WHERE report_id = $1 AND status = 'running'",
+		 1, types, values, NULL, SPI_OK_UPDATE);
 	Exec("INSERT INTO smpc.report_run (run_id, report_id, report_name, owner, trigger,"
 		 " attempt, scheduled_for, started_at, status, pid)"
 		 " VALUES ($3, $1, $4, $2, $5, $6, $7, now(), 'running', $8)",
@@ -1188,6 +1195,7 @@ smpc_report_worker_main(Datum arg)
 	StartArgs	start = {0};
 	LOCKTAG		tag;
 	MemoryContext work_cxt;
+	MemoryContext outer_cxt;
 	volatile bool ok = false;
 	ErrorData  *volatile edata = NULL;
 	volatile int64 rows = 0;
@@ -1233,9 +1241,19 @@ smpc_report_worker_main(Datum arg)
 	PopActiveSnapshot();
 	CommitTransactionCommand();
 
-	/* 2. the run: rows and outcome commit together */
+	/*
+	 * 2. the run, in a subtransaction of the transaction that records its
+	 * outcome: rows and outcome commit together, and aborting the
+	 * subtransaction keeps the session lock (a top-level abort would
+	 * release it).
+	 */
 	noting_sessions = true;
 	nnoted = 0;
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	outer_cxt = CurrentMemoryContext;
+	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
 		StringInfoData sql;
@@ -1243,12 +1261,7 @@ smpc_report_worker_main(Datum arg)
 		char	   *target = psprintf("%s.%s", quote_identifier(start.schema),
 									  quote_identifier(start.table));
 
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
 		pgstat_report_activity(STATE_RUNNING, start.query);
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
 		run_at = DatumGetCString(DirectFunctionCall1(timestamptz_out,
 													 TimestampTzGetDatum(start.started_at)));
 		initStringInfo(&sql);
@@ -1260,13 +1273,26 @@ smpc_report_worker_main(Datum arg)
 						 "SELECT " INT64_FORMAT "::bigint AS run_id, %s::timestamptz AS run_at, q.*"
 						 " FROM (\n%s\n) q",
 						 a.run_id, quote_literal_cstr(run_at), start.query);
+
+		/*
+		 * The query was checked as one SELECT under the scheduling
+		 * session's settings; the owner's (standard_conforming_strings,
+		 * say) could lex it differently.  It must still be one statement.
+		 */
+		if (list_length(raw_parser(sql.data, RAW_PARSE_DEFAULT)) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_SYNTAX_ERROR),
+					 errmsg("the query of report \"%s\" no longer reads as one SELECT statement",
+							a.report_name),
+					 errhint("Check the owner's settings, e.g. standard_conforming_strings, and schedule the report again.")));
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
 		if (SPI_execute(sql.data, false, 0) < 0)
 			elog(ERROR, "smpc: report statement failed");
 		rows = (int64) SPI_processed;
 		SPI_finish();
-		RecordOutcome(&a, "succeeded", rows, NULL, NULL, false);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer_cxt);
 		ok = true;
 	}
 	PG_CATCH();
@@ -1274,28 +1300,28 @@ smpc_report_worker_main(Datum arg)
 		MemoryContextSwitchTo(work_cxt);
 		edata = CopyErrorData();
 		FlushErrorState();
-		AbortCurrentTransaction();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(outer_cxt);
 	}
 	PG_END_TRY();
 	noting_sessions = false;
 
-	/* 3. a failed run: its row, and a retry */
-	if (!ok)
+	if (ok)
+		RecordOutcome(&a, "succeeded", rows, NULL, NULL, false);
+	else
 	{
+		/* 3. a failed run: its row, and a retry */
 		char		sqlstate[6];
 
 		strlcpy(sqlstate, unpack_sql_state(edata->sqlerrcode), sizeof(sqlstate));
 		ereport(LOG,
 				(errmsg("smpc: report \"%s\" run " INT64_FORMAT " failed: %s",
 						a.report_name, a.run_id, edata->message)));
-		SetCurrentStatementStartTimestamp();
-		StartTransactionCommand();
-		PushActiveSnapshot(GetTransactionSnapshot());
 		RecordOutcome(&a, "failed", -1, edata->message, sqlstate,
 					  strcmp(a.trigger, "manual") != 0);
-		PopActiveSnapshot();
-		CommitTransactionCommand();
 	}
+	PopActiveSnapshot();
+	CommitTransactionCommand();
 	LockRelease(&tag, ExclusiveLock, true);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	proc_exit(0);
@@ -1392,7 +1418,13 @@ SlotAfterRun(const char *schedule, const char *tzname, TimestampTz slot, Timesta
 	}
 	PG_CATCH();
 	{
+		ErrorData  *e;
+
 		MemoryContextSwitchTo(cxt);
+		e = CopyErrorData();
+		if (e->sqlerrcode != ERRCODE_INVALID_PARAMETER_VALUE &&
+			e->sqlerrcode != ERRCODE_DATETIME_VALUE_OUT_OF_RANGE)
+			PG_RE_THROW();
 		EmitErrorReport();
 		FlushErrorState();
 		next = DT_NOEND;
@@ -1421,8 +1453,10 @@ ScheduleDue(TimestampTz started)
 	Exec("SELECT r.report_id, r.report_name, r.owner::oid, r.schedule, r.timezone,"
 		 "       r.next_run_at, r.retry_at, r.retry_attempt,"
 		 "       coalesce(a.rolcanlogin, false), a.oid IS NOT NULL"
-		 "  FROM smpc.report r LEFT JOIN pg_catalog.pg_authid a ON a.oid = r.owner"
+		 "  FROM smpc.report r LEFT JOIN pg_catalog.pg_authid a ON a.oid = r.owner::oid"
 		 " WHERE NOT r.paused AND (r.next_run_at <= now() OR r.retry_at <= now())"
+		 "   AND NOT EXISTS (SELECT 1 FROM smpc.report_run u"
+		 "                    WHERE u.report_id = r.report_id AND u.status = 'running')"
 		 " ORDER BY least(r.next_run_at, r.retry_at), r.report_id FOR UPDATE OF r SKIP LOCKED",
 		 0, NULL, NULL, NULL, SPI_OK_SELECT);
 	due = SPI_tuptable;
@@ -1581,6 +1615,13 @@ smpc_scheduler_main(Datum arg)
 	BackgroundWorkerUnblockSignals();
 	BackgroundWorkerInitializeConnection(smpc_scheduler_database, NULL, 0);
 	pgstat_report_appname("smpc scheduler");
+
+	/*
+	 * The scheduler is a superuser: nothing a database user creates may be
+	 * found by its queries (an operator in public or "$user" that matches
+	 * exactly would otherwise win over pg_catalog's).
+	 */
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_OVERRIDE);
 
 	while (!got_sigterm)
 	{
