@@ -399,6 +399,18 @@ CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols, int nvalues)
 	}
 }
 
+/* 10^scale, for scale 0..SMPC_ENC_MAX_SCALE (powl once per scale) */
+static long double
+Pow10(int scale)
+{
+	static long double powers[SMPC_ENC_MAX_SCALE + 1];
+
+	Assert(scale >= 0 && scale <= SMPC_ENC_MAX_SCALE);
+	if (powers[scale] == 0)
+		powers[scale] = powl(10.0L, scale);
+	return powers[scale];
+}
+
 /* Encode one non-null value column of the local result. */
 static void
 EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe *out)
@@ -472,7 +484,7 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
 							 errhint("Exclude non-finite values with a WHERE condition.")));
-				scaled = nearbyintl((long double) v * powl(10.0L, spec->scale));
+				scaled = nearbyintl((long double) v * Pow10(spec->scale));
 				if (fabsl(scaled) > (long double) SMPC_ENC_MAX_ABS)
 					rc = SMPC_ERR_OVERFLOW;
 				else
