@@ -1184,6 +1184,13 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		offsets[i] = width;
 		width += specs[i].length > 0 ? (int) specs[i].length : 1;
 	}
+	if (width > SMPC_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the query's values take %d field elements per group, more than %d",
+						width, SMPC_MAX_WIDTH),
+				 errhint("Sum one long vector per query: its elements and the other aggregates may take at most %d.",
+						 SMPC_MAX_WIDTH)));
 
 	/* 2. PREPARE */
 	memset(&p, 0, sizeof(p));
