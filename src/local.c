@@ -154,7 +154,14 @@ AggregateWork(void *arg)
 	for (int v = 0; v < nvalues; v++)
 	{
 		uint32		want = specs[v].length;
+		Oid			coltype = SPI_gettypeid(tupdesc, ngroupcols + v + 1);
 
+		/* a request may call any column a vector: it must be an array */
+		if (want != 0 && coltype != FLOAT8ARRAYOID && coltype != NUMERICARRAYOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("value column %d of the dataset query has type %s, not an array of double precision or numeric",
+							v + 1, format_type_be(coltype))));
 		if (want != 0)
 			for (uint64 r = 0; r < n; r++)
 			{
