@@ -509,7 +509,7 @@ sub crafted_prepare
 	my $body = pack('C v', 1, scalar @names)
 	  . join('', map { sign_pk($fed->{keys}{$_}) } $qname, @members)
 	  . pack('V/a* V/a*', 'admissions', $sql)
-	  . pack('v CC C V v', 1, 1, 0, 0, 1, 0);
+	  . pack('v CC V C V v', 1, 1, 0, 0, 0, 1, 0);
 	my $req = $q->safe_psql('postgres',
 		"SELECT encode(smpc_fault_request('$member', 'research', 'prepare', '\\x$sid', '\\x"
 		  . unpack('H*', $body) . "'), 'hex')");
