@@ -94,12 +94,13 @@ sub row
 	return \@r;
 }
 
-# a group's rows: the first with every array, one without w, one without v
-# and u, the rest random
+# a group's rows: the first with every array (and x > 0, so that every
+# node has arrays in the rows of the queries below), one without w, one
+# without v and u, the rest random
 sub group_rows
 {
 	my ($g, $n) = @_;
-	my @rows = (row($g, w => 'random', v => 'random', u => 'random'));
+	my @rows = (row($g, w => 'random', v => 'random', u => 'random', x => 1 + int(rand(10000))));
 	push @rows, row($g, w => 'null', v => 'random', u => 'random') if $n > 1;
 	push @rows, row($g, v => 'null', u => 'null') if $n > 2;
 	push @rows, row($g) for 4 .. $n;
@@ -372,10 +373,8 @@ for my $at (@names)
 is(out_or_err(psql_at($alpha, "$UQ \\gdesc")),
 	"smpc_sum|double precision[]\nsmpc_sum|numeric[]\nsmpc_sum|numeric[]\ncount|bigint\nsum|bigint",
 	'result types: double precision[], numeric[], numeric[], bigint, bigint');
-{
-	my $r = psql_at($alpha, 'SELECT smpc_sum(w) AS w FROM federation.vec WHERE g = \'nul\'');
-	is($r->{out}, '<NULL>', 'ungrouped over only NULL arrays: NULL') or diag($r->{err});
-}
+# (an ungrouped sum over only NULL arrays cannot be asked: the querying node
+# has no array then, 22023 below; group nul above gives NULL)
 
 # one audit record per node for a combined grouped query
 {
