@@ -561,15 +561,23 @@ SumFloat(smpc_fe v)
 
 /* A joint value as numeric, at its spec's scale; trim drops trailing zeros. */
 static Datum
-SpecNumeric(smpc_fe v, const smpc_value_spec *spec, bool trim)
+SpecNumeric(const smpc_fe *v, const smpc_value_spec *spec, bool trim)
 {
 	char		buf[SMPC_DECIMAL_BUFLEN];
 	Datum		d;
 
-	smpc_check_core_status(smpc_decode_decimal(v, spec->kind == SMPC_VALUE_INT ? 0 : spec->scale,
+	smpc_check_core_status(smpc_decode_decimal(v[0], spec->kind == SMPC_VALUE_INT ||
+											   spec->kind == SMPC_VALUE_WIDE ? 0 : spec->scale,
 											   buf, sizeof(buf)),
 						   "decode a joint sum");
 	d = NumericFromText(buf);
+	if (spec->kind == SMPC_VALUE_WIDE)
+	{
+		/* the integer parts' sum, plus the fractions' sum */
+		smpc_check_core_status(smpc_decode_decimal(v[1], spec->scale, buf, sizeof(buf)),
+							   "decode a joint sum");
+		d = DirectFunctionCall2(numeric_add, d, NumericFromText(buf));
+	}
 	if (trim)
 		d = DirectFunctionCall1(numeric_trim_scale, d);
 	return d;
@@ -587,6 +595,41 @@ NumericPositive(Datum d)
 	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, d, NUM_INT(0))) > 0;
 }
 
+static bool
+NumericLess(Datum a, Datum b)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, a, b)) < 0;
+}
+
+/*
+ * sqrt(v) rounded to scale decimals, half away from zero, as PostgreSQL's
+ * numeric stddev does (rounding a more precise square root again could be
+ * off by one in the last digit): the candidate c is checked against the
+ * squares of c -/+ half a unit of the last digit.
+ */
+static Datum
+NumericSqrtRounded(Datum v, int32 scale)
+{
+	Datum		c = DirectFunctionCall2(numeric_round, DirectFunctionCall1(numeric_sqrt, v),
+										Int32GetDatum(scale));
+	Datum		ulp = DirectFunctionCall2(numeric_power, NUM_INT(10), NUM_INT(-scale));
+	Datum		half = NUM_DIV(ulp, NUM_INT(2));
+
+	for (int i = 0; i < 2; i++)
+	{
+		Datum		lo = DirectFunctionCall2(numeric_sub, c, half);
+		Datum		hi = DirectFunctionCall2(numeric_add, c, half);
+
+		if (NumericPositive(lo) && NumericLess(v, NUM_MUL(lo, lo)))
+			c = DirectFunctionCall2(numeric_sub, c, ulp);
+		else if (!NumericLess(v, NUM_MUL(hi, hi)))
+			c = DirectFunctionCall2(numeric_add, c, ulp);
+		else
+			break;
+	}
+	return DirectFunctionCall2(numeric_round, c, Int32GetDatum(scale));
+}
+
 /*
  * DecodeStatistic
  *		A statistic of one group from its sufficient statistics.  For
@@ -594,7 +637,8 @@ NumericPositive(Datum d)
  *		numeric variance: N * sum(x^2) - sum(x)^2 over N * (N - 1) or N * N,
  *		then the square root at the quotient's scale; otherwise the centered
  *		sums n * Sxx = N * sum(x^2) - sum(x)^2 (and so on) are computed
- *		exactly in numeric and the statistic rounded once to double.  NULL
+ *		exactly in numeric and the statistic rounded once to double.  Only
+ *		the sums the statistic needs are there (index -1 otherwise).  NULL
  *		where PostgreSQL gives NULL.
  */
 static Datum
@@ -613,11 +657,11 @@ DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
 	bool		samp = stat == SMPC_STAT_VAR_SAMP || stat == SMPC_STAT_STDDEV_SAMP ||
 		stat == SMPC_STAT_COVAR_SAMP;
 	Datum		N,
-				Sx,
-				nSxx,
+				Sx = 0,
+				Sy = 0,
+				nSxx = 0,
 				nSyy = 0,
 				nSxy = 0,
-				Sy = 0,
 				r;
 
 	*isnull = false;
@@ -629,17 +673,19 @@ DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
 		return (Datum) 0;
 	}
 	N = NUM_INT(n);
-	Sx = SpecNumeric(gv[offsets[b]], &specs[b], trim);
-	nSxx = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[sxx]], &specs[sxx], trim)),
-				   NUM_MUL(Sx, Sx));
+	if (b >= 0)
+		Sx = SpecNumeric(&gv[offsets[b]], &specs[b], trim);
 	if (sy >= 0)
-	{
-		Sy = SpecNumeric(gv[offsets[sy]], &specs[sy], false);
-		nSyy = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[syy]], &specs[syy], false)),
+		Sy = SpecNumeric(&gv[offsets[sy]], &specs[sy], false);
+	if (sxx >= 0)
+		nSxx = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[sxx]], &specs[sxx], trim)),
+					   NUM_MUL(Sx, Sx));
+	if (syy >= 0)
+		nSyy = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[syy]], &specs[syy], false)),
 					   NUM_MUL(Sy, Sy));
-		nSxy = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[sxy]], &specs[sxy], false)),
+	if (sxy >= 0)
+		nSxy = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[sxy]], &specs[sxy], false)),
 					   NUM_MUL(Sx, Sy));
-	}
 
 	switch (stat)
 	{
@@ -651,18 +697,12 @@ DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
 				bool		sd = stat == SMPC_STAT_STDDEV_SAMP || stat == SMPC_STAT_STDDEV_POP;
 				Datum		den = NUM_MUL(N, samp ? NUM_INT(n - 1) : N);
 
-				/* rounding of the members' sums may leave a tiny negative */
+				/* as PostgreSQL's numeric variance: not above zero is zero */
 				if (!NumericPositive(nSxx))
 					return restype == NUMERICOID ? NUM_INT(0) : Float8GetDatum(0.0);
 				r = NUM_DIV(nSxx, den);
 				if (sd)
-				{
-					int32		scale = DatumGetInt32(DirectFunctionCall1(numeric_scale, r));
-
-					r = DirectFunctionCall2(numeric_round,
-											DirectFunctionCall1(numeric_sqrt, r),
-											Int32GetDatum(scale));
-				}
+					r = NumericSqrtRounded(r, DatumGetInt32(DirectFunctionCall1(numeric_scale, r)));
 				return restype == NUMERICOID ? r : Float8GetDatum(NUM_FLOAT(r));
 			}
 		case SMPC_STAT_COVAR_SAMP:
@@ -731,7 +771,7 @@ DecodeVector(const smpc_fe *v, const smpc_value_spec *spec, Node *arg)
 		bool		trim = exprTypmod(arg) < 0;
 
 		for (uint32 i = 0; i < n; i++)
-			elems[i] = SpecNumeric(v[i], spec, trim);
+			elems[i] = SpecNumeric(&v[(size_t) i * SMPC_VALUE_ELEMENTS(spec)], spec, trim);
 		arr = construct_array(elems, (int) n, NUMERICOID, -1, false, TYPALIGN_INT);
 	}
 	return PointerGetDatum(arr);
@@ -1182,7 +1222,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	for (int i = 0; i < nvalues; i++)
 	{
 		offsets[i] = width;
-		width += specs[i].length > 0 ? (int) specs[i].length : 1;
+		width += (specs[i].length > 0 ? (int) specs[i].length : 1) * SMPC_VALUE_ELEMENTS(&specs[i]);
 	}
 	if (width > SMPC_MAX_WIDTH)
 		ereport(ERROR,

@@ -118,7 +118,7 @@ AggregateWork(void *arg)
 	/* only the query itself; its errors lose their text */
 	PG_TRY();
 	{
-		ret = SPI_execute(final_sql, true, 0);
+		ret = SPI_execute(final_sql, true, (long) smpc_max_groups + 1);
 	}
 	PG_CATCH();
 	{
@@ -187,7 +187,8 @@ AggregateWork(void *arg)
 		if (want == SMPC_LENGTH_FROM_DATA)
 			want = 0;			/* no array here; the caller decides */
 		lr->lengths[v] = want;
-		width += specs[v].length != 0 ? (size_t) Max(want, 1) : 1;
+		width += (specs[v].length != 0 ? (size_t) Max(want, 1) : 1) *
+			SMPC_VALUE_ELEMENTS(&specs[v]);
 	}
 	if ((size_t) n * width > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
 		ereport(ERROR,
@@ -235,12 +236,12 @@ AggregateWork(void *arg)
 			{
 				if (!isnull)
 					EncodeValue(d, typid, &specs[v], v, out);
-				out++;
+				out += SMPC_VALUE_ELEMENTS(&specs[v]);
 				continue;
 			}
 			if (!isnull)
 				EncodeVector(d, typid, &specs[v], v, lr->lengths[v], out);
-			out += Max(lr->lengths[v], 1);
+			out += (size_t) Max(lr->lengths[v], 1) * SMPC_VALUE_ELEMENTS(&specs[v]);
 		}
 	}
 }
@@ -274,7 +275,7 @@ EncodeVector(Datum d, Oid typid, const smpc_value_spec *spec, int column,
 			ereport(ERROR,
 					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 					 errmsg("value column %d has a NULL element", column + 1)));
-		EncodeValue(elems[i], elemtype, spec, column, &out[i]);
+		EncodeValue(elems[i], elemtype, spec, column, &out[(size_t) i * SMPC_VALUE_ELEMENTS(spec)]);
 	}
 	pfree(elems);
 	pfree(nulls);
@@ -327,6 +328,7 @@ smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg)
 			elog(ERROR, "SPI_connect failed");
 		smpc_in_dataset_query = true;
 		smpc_vector_error = false;
+		smpc_vector_elements = 0;
 		work(arg);
 		smpc_in_dataset_query = false;
 		SPI_finish();
@@ -335,6 +337,7 @@ smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg)
 	PG_FINALLY();
 	{
 		smpc_in_dataset_query = false;
+		smpc_vector_error = false;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
@@ -355,7 +358,10 @@ smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
 
 	MemoryContextSwitchTo(caller);
 	ed = CopyErrorData();
-	if (smpc_vector_error)
+	if (smpc_vector_error &&
+		(ed->sqlerrcode == ERRCODE_ARRAY_SUBSCRIPT_ERROR ||
+		 ed->sqlerrcode == ERRCODE_NULL_VALUE_NOT_ALLOWED ||
+		 ed->sqlerrcode == ERRCODE_PROGRAM_LIMIT_EXCEEDED))
 	{
 		/* smpc_sum's own errors name lengths, never values */
 		smpc_vector_error = false;
@@ -451,6 +457,33 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 							 errmsg("value column %d has more than %d fractional digits, or is not a number",
 									column + 1, scale),
 							 errhint("Declare the column's scale, e.g. numeric(12,2), on every member.")));
+				break;
+			}
+		case SMPC_VALUE_WIDE:
+			{
+				Datum		rounded;
+				Datum		whole;
+				Datum		fraction;
+
+				if (typid != NUMERICOID)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("value column %d of the dataset query has type %s, not numeric",
+									column + 1, format_type_be(typid))));
+				if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
+							 errhint("Exclude non-finite values with a WHERE condition.")));
+				/* integer part and fraction (of the same sign), each its own element */
+				rounded = DirectFunctionCall2(numeric_round, d, Int32GetDatum(spec->scale));
+				whole = DirectFunctionCall2(numeric_trunc, rounded, Int32GetDatum(0));
+				fraction = DirectFunctionCall2(numeric_sub, rounded, whole);
+				rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, whole)),
+										 0, &out[0]);
+				if (rc == SMPC_OK)
+					rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, fraction)),
+											 spec->scale, &out[1]);
 				break;
 			}
 		case SMPC_VALUE_ROUNDED:

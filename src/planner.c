@@ -392,6 +392,9 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 			if (kind == SMPC_OUT_SUM && (argtype == FLOAT8ARRAYOID || argtype == NUMERICARRAYOID))
 			{
 				/* smpc_sum over an array: element-wise (plain sum has no array form) */
+				if (!IsA(arg, Var))
+					return Refuse(info, pstrdup("smpc_sum over an array takes a column of the federated table, not an expression"),
+								  pstrdup("The arrays' length is revealed; sum a published array column, e.g. smpc_sum(gradient)."));
 				kind = SMPC_OUT_VECTOR;
 				a = AddValue(u, SMPC_VAL_VECTOR_SUM, arg);
 				b = AddValue(u, SMPC_VAL_COUNT, arg);
@@ -422,21 +425,24 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
  * The values of a statistic's sufficient statistics: the count and sum of
  * x, and the sums of squares and products it needs.  Exact types keep
  * their exactness (squares of integers as bigint or numeric, of numeric(p,s)
- * at scale 2s); floats are converted to numeric (15 significant digits), so
- * that squares and products are exact, and each party's sums are rounded
- * to SMPC_FLOAT_SCALE decimals.  Two-variable statistics use only the rows
- * where both Y and X are non-null, as PostgreSQL does.
+ * at scale 2s, of numeric without a scale at 24 decimals in two field
+ * elements).  Floats are converted to numeric by the members
+ * (PostgreSQL's float8::numeric, 15 significant digits), so that squares
+ * and products are exact up to 30 decimals; their sums travel as integer
+ * part and fraction (SMPC_VALUE_WIDE).  Two-variable statistics use only
+ * the rows where both Y and X are non-null, as PostgreSQL does, and only
+ * the sums the statistic needs.
  */
 static bool
 AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 			 Expr *y, Expr *x2, int *a, int *b, List **extra)
 {
-	int			sxx,
+	int			sxx = -1,
 				sy = -1,
 				syy = -1,
 				sxy = -1;
 	int			trim = 0;
-	int			rounded = SMPC_SPEC(SMPC_VALUE_ROUNDED, SMPC_FLOAT_SCALE);
+	int			wide = SMPC_SPEC(SMPC_VALUE_WIDE, SMPC_ENC_MAX_SCALE);
 
 	if (!TwoVariables(stat))
 	{
@@ -481,8 +487,9 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 				}
 				else
 				{
+					/* sum(x) has at most 12 decimals (as for sum), its squares 24 */
 					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(x, copyObject(x), NUMERICOID),
-									   SMPC_SPEC(SMPC_VALUE_ROUNDED, SMPC_NUMERIC_DEFAULT_SCALE));
+									   SMPC_SPEC(SMPC_VALUE_WIDE, 2 * SMPC_NUMERIC_DEFAULT_SCALE));
 					trim = 1;
 				}
 				break;
@@ -491,9 +498,9 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 				{
 					Expr	   *xn = AsNumeric(x);
 
-					*b = AddValueSpec(u, SMPC_VAL_SUM, xn, rounded);
+					*b = AddValueSpec(u, SMPC_VAL_SUM, xn, wide);
 					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID),
-									   rounded);
+									   wide);
 					break;
 				}
 			default:
@@ -507,6 +514,19 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 		Expr	   *x = x2;
 		Expr	   *xn;
 		Expr	   *yn;
+		bool		need_x = stat != SMPC_STAT_REGR_COUNT && stat != SMPC_STAT_REGR_AVGY &&
+			stat != SMPC_STAT_REGR_SYY;
+		bool		need_y = stat != SMPC_STAT_REGR_COUNT && stat != SMPC_STAT_REGR_AVGX &&
+			stat != SMPC_STAT_REGR_SXX;
+		bool		need_xx = stat == SMPC_STAT_CORR || stat == SMPC_STAT_REGR_SLOPE ||
+			stat == SMPC_STAT_REGR_INTERCEPT || stat == SMPC_STAT_REGR_R2 ||
+			stat == SMPC_STAT_REGR_SXX;
+		bool		need_yy = stat == SMPC_STAT_CORR || stat == SMPC_STAT_REGR_R2 ||
+			stat == SMPC_STAT_REGR_SYY;
+		bool		need_xy = stat == SMPC_STAT_COVAR_SAMP || stat == SMPC_STAT_COVAR_POP ||
+			stat == SMPC_STAT_CORR || stat == SMPC_STAT_REGR_SLOPE ||
+			stat == SMPC_STAT_REGR_INTERCEPT || stat == SMPC_STAT_REGR_R2 ||
+			stat == SMPC_STAT_REGR_SXY;
 
 		if (exprType((Node *) x) != FLOAT8OID || exprType((Node *) y) != FLOAT8OID)
 			return Refuse(info, psprintf("%s over types %s and %s is not supported", name,
@@ -516,11 +536,15 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 		xn = WhenNotNull(y, AsNumeric(x));
 		yn = WhenNotNull(x, AsNumeric(y));
 		*a = AddValue(u, SMPC_VAL_COUNT, xn);
-		*b = AddValueSpec(u, SMPC_VAL_SUM, xn, rounded);
-		sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID), rounded);
-		sy = AddValueSpec(u, SMPC_VAL_SUM, yn, rounded);
-		syy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(yn, copyObject(yn), NUMERICOID), rounded);
-		sxy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(yn), NUMERICOID), rounded);
+		*b = need_x ? AddValueSpec(u, SMPC_VAL_SUM, xn, wide) : -1;
+		if (need_y)
+			sy = AddValueSpec(u, SMPC_VAL_SUM, yn, wide);
+		if (need_xx)
+			sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID), wide);
+		if (need_yy)
+			syy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(yn, copyObject(yn), NUMERICOID), wide);
+		if (need_xy)
+			sxy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(yn), NUMERICOID), wide);
 	}
 	*extra = list_make5(makeInteger(stat), makeInteger(sxx), makeInteger(sy),
 						makeInteger(syy), makeInteger(sxy));

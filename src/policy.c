@@ -1234,7 +1234,19 @@ CheckAggref(Aggref *agg)
 			break;
 		default:
 			if (smpc_is_vector_sum(agg->aggfnoid))
+			{
+				/*
+				 * A column only: an expression could make the arrays'
+				 * lengths, which travel and appear in errors, out of data.
+				 */
+				if (list_length(agg->args) != 1 ||
+					!IsA(linitial_node(TargetEntry, agg->args)->expr, Var))
+					ereport(ERROR,
+							(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
+							 errmsg("smpc_sum over an array takes a published column, not an expression"),
+							 errdetail("The length of the arrays summed is revealed; an expression could derive it from data.")));
 				break;
+			}
 			ereport(ERROR,
 					(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
 					 errmsg("aggregate %s is not allowed in a dataset query",

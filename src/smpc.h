@@ -297,6 +297,7 @@ extern char *smpc_key_text(const smpc_key_list *k, int group, int col);
 
 /* in vector.c */
 extern bool smpc_vector_error;
+extern size_t smpc_vector_elements;
 extern bool smpc_is_vector_sum(Oid aggfnoid);
 
 /* in psi.c */

@@ -49,6 +49,9 @@ typedef struct VectorState
 /* whether the error being raised is one of ours (no data in its text) */
 bool		smpc_vector_error = false;
 
+/* elements of the running sums of the dataset query in progress */
+size_t		smpc_vector_elements = 0;
+
 static void
 Refuse(FunctionCallInfo fcinfo)
 {
@@ -89,14 +92,13 @@ smpc_vector_accum(PG_FUNCTION_ARGS)
 	elemtype = ARR_ELEMTYPE(arr);
 	if (ARR_NDIM(arr) != 1)
 		VECTOR_ERROR(ERRCODE_ARRAY_SUBSCRIPT_ERROR,
-					 errmsg("smpc_sum sums one-dimensional arrays, not arrays of %d dimensions",
-							ARR_NDIM(arr)),
-					 errhint("Exclude empty and multi-dimensional arrays with a WHERE condition, e.g. array_ndims(w) = 1."));
+					 errmsg("smpc_sum sums one-dimensional arrays; an array summed here is empty or has more dimensions"),
+					 errhint("Exclude such rows with a WHERE condition, e.g. array_ndims(w) = 1."));
 	n = ARR_DIMS(arr)[0];
 	if (n > SMPC_MAX_VECTOR_LEN)
 		VECTOR_ERROR(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
-					 errmsg("smpc_sum sums arrays of at most %d elements, not %d",
-							SMPC_MAX_VECTOR_LEN, n));
+					 errmsg("smpc_sum sums arrays of at most %d elements; an array summed here is longer",
+							SMPC_MAX_VECTOR_LEN));
 	if (array_contains_nulls(arr))
 		VECTOR_ERROR(ERRCODE_NULL_VALUE_NOT_ALLOWED,
 					 errmsg("an array summed by smpc_sum has a NULL element"),
@@ -104,7 +106,18 @@ smpc_vector_accum(PG_FUNCTION_ARGS)
 
 	if (st == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(aggcontext);
+		MemoryContext old;
+
+		/*
+		 * Every group's running sum lives until the dataset query ends:
+		 * bound their elements by what a message can carry at all.
+		 */
+		smpc_vector_elements += (size_t) n;
+		if (smpc_vector_elements > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
+			VECTOR_ERROR(ERRCODE_PROGRAM_LIMIT_EXCEEDED,
+						 errmsg("the arrays summed by smpc_sum in all groups have more elements than smpc.max_message_size can carry"),
+						 errhint("Group by fewer keys, or raise smpc.max_message_size on every node."));
+		old = MemoryContextSwitchTo(aggcontext);
 
 		st = palloc0(sizeof(VectorState));
 		st->elemtype = elemtype;
@@ -117,8 +130,7 @@ smpc_vector_accum(PG_FUNCTION_ARGS)
 	}
 	else if (n != st->length)
 		VECTOR_ERROR(ERRCODE_ARRAY_SUBSCRIPT_ERROR,
-					 errmsg("the arrays summed by smpc_sum have different lengths here (%d and %d elements)",
-							st->length, n),
+					 errmsg("the arrays summed by smpc_sum have different lengths here"),
 					 errdetail("Element-wise sums need arrays of one length on every member."));
 
 	if (elemtype == FLOAT8OID)

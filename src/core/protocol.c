@@ -95,6 +95,7 @@ value_spec_valid(uint8_t kind, uint8_t scale)
 		case SMPC_VALUE_DECIMAL:
 		case SMPC_VALUE_FLOAT:
 		case SMPC_VALUE_ROUNDED:
+		case SMPC_VALUE_WIDE:
 			return scale <= SMPC_ENC_MAX_SCALE;
 	}
 	return 0;
@@ -106,7 +107,8 @@ smpc_value_width(const smpc_value_spec *specs, size_t n)
 	size_t		width = 0;
 
 	for (size_t i = 0; i < n; i++)
-		width += specs[i].length > 0 ? specs[i].length : 1;
+		width += (size_t) (specs[i].length > 0 ? specs[i].length : 1) *
+			SMPC_VALUE_ELEMENTS(&specs[i]);
 	return width;
 }
 

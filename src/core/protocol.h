@@ -37,7 +37,8 @@
  *				(encode.h) and 0 for SMPC_VALUE_INT, length (0: one value,
  *				else a vector of that many elements, each encoded by kind
  *				and scale) <= SMPC_MAX_VECTOR_LEN, and the width (the sum
- *				of max(1, length)) <= SMPC_MAX_WIDTH.  With reveal_keys == 1
+ *				of max(1, length), doubled for SMPC_VALUE_WIDE) <=
+ *				SMPC_MAX_WIDTH.  With reveal_keys == 1
  *				groups must have ngroups == 0 (the keys come in SHARE) but
  *				carries ncols.  Duplicate participant keys are
  *				SMPC_ERR_MALFORMED.
@@ -88,6 +89,8 @@
 #define SMPC_VALUE_DECIMAL 2		/* numeric, exact at the given scale */
 #define SMPC_VALUE_FLOAT 3			/* float, fixed point rounded to the scale */
 #define SMPC_VALUE_ROUNDED 4		/* numeric, rounded to the scale */
+#define SMPC_VALUE_WIDE 5			/* numeric rounded to the scale, in two field
+									 * elements: integer part, then fraction */
 
 /* PREPARE reply kinds */
 #define SMPC_PREPARE_REPLY_SHARES 1
@@ -113,7 +116,9 @@ typedef struct smpc_value_spec
 	uint32_t	length;			/* 0: one value; else a vector of length elements */
 } smpc_value_spec;
 
-/* Field elements one group's values take: the sum of max(1, length). */
+/* Field elements one value (each element of a vector) takes: 1, or 2 for WIDE. */
+#define SMPC_VALUE_ELEMENTS(spec) ((spec)->kind == SMPC_VALUE_WIDE ? 2 : 1)
+/* Field elements one group's values take: the sum of max(1, length) * elements. */
 extern size_t smpc_value_width(const smpc_value_spec *specs, size_t n);
 
 typedef struct smpc_prepare

@@ -972,6 +972,19 @@ HOOKED_TEST(test_prepare_limits)
 		vec[2].length = SMPC_MAX_VALUES - 2;
 		CHECK(smpc_value_width(vec, 3) == SMPC_MAX_WIDTH - 1);
 		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		/* a WIDE value takes two field elements, each element of a WIDE vector too */
+		vec[0].kind = SMPC_VALUE_WIDE;
+		CHECK(smpc_value_width(vec, 3) == SMPC_MAX_WIDTH);
+		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		vec[2].kind = SMPC_VALUE_WIDE;
+		vec[2].length = 2;
+		CHECK(smpc_value_width(vec, 3) == SMPC_VALUE_ELEMENTS(&vec[1]) * SMPC_MAX_VECTOR_LEN + 2 + 4);
+		vec[1].kind = SMPC_VALUE_WIDE;
+		vec[1].length = (SMPC_MAX_WIDTH - 6) / 2;	/* 2 + 4 + 2 * length == SMPC_MAX_WIDTH */
+		CHECK(smpc_value_width(vec, 3) == SMPC_MAX_WIDTH);
+		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		vec[1].length++;
+		EXPECT_PREPARE(&p, SMPC_ERR_ARG, SMPC_ERR_TOO_LARGE);
 		base_prepare(&p);
 	}
 
@@ -1097,8 +1110,11 @@ HOOKED_TEST(test_prepare_malformed)
 			{SMPC_VALUE_ROUNDED, 0, 1},
 			{SMPC_VALUE_ROUNDED, SMPC_ENC_MAX_SCALE, 1},
 			{SMPC_VALUE_ROUNDED, SMPC_ENC_MAX_SCALE + 1, 0},
+			{SMPC_VALUE_WIDE, 0, 1},
+			{SMPC_VALUE_WIDE, SMPC_ENC_MAX_SCALE, 1},
+			{SMPC_VALUE_WIDE, SMPC_ENC_MAX_SCALE + 1, 0},
 			{0, 0, 0},
-			{5, 0, 0},
+			{6, 0, 0},
 			{255, 2, 0},
 		};
 
