@@ -74,6 +74,8 @@ EXPLAIN (VERBOSE, COSTS OFF)
 -- the same statistic twice, and sum(age) next to var_samp(age), share values
 EXPLAIN (VERBOSE, COSTS OFF)
   SELECT sum(age), var_samp(age), stddev_samp(age), smpc_var_pop(age) FROM jp_adm;
+-- two-variable statistics share only the sums they need
+EXPLAIN (VERBOSE, COSTS OFF) SELECT regr_count(cost, age), regr_avgx(cost, age) FROM jp_adm;
 SELECT var_samp(los::numeric(30,16)) FROM jp_adm;
 SELECT smpc_var_samp(x) FROM jp_local;
 SELECT smpc_corr(x, x) FROM jp_local;
@@ -86,6 +88,8 @@ EXPLAIN (VERBOSE, COSTS OFF) SELECT g, smpc_sum(w), smpc_sum(v), count(*) FROM j
 -- integer arrays: ambiguous between the two array forms; cast them
 SELECT smpc_sum(i) FROM jp_vec;
 SELECT sum(w) FROM jp_vec;
+-- an expression could derive the revealed length from data
+SELECT smpc_sum(w || w) FROM jp_vec;
 SELECT smpc_sum(ARRAY[x::float8]) FROM jp_local;
 DROP FOREIGN TABLE jp_vec;
 

@@ -230,7 +230,8 @@ SELECT smpc.check_query(NULL, 'SELECT 1');
 
 -- The statistics family: members run counts and sums of squares and
 -- products (the querying node computes the statistic), never var_samp or
--- corr themselves; smpc_sum over an array is the element-wise sum.
+-- corr themselves; smpc_sum over an array takes a published column, never
+-- an expression (whose length could come from data).
 SELECT smpc.check_query('admissions',
   $q$SELECT ward, count(age), sum(age), sum((CAST(age AS bigint) * CAST(age AS bigint))),
             count(CASE WHEN (los IS NOT NULL) THEN CAST(CAST(age AS double precision) AS numeric) ELSE NULL::numeric END),
