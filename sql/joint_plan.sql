@@ -64,6 +64,31 @@ SELECT smpc_intersect_count(big + 1) FROM jp_adm;
 SELECT smpc_intersect_count(big) FROM jp_adm HAVING count(*) > 1;
 SELECT smpc_intersect_count(x) FROM jp_local;
 
+-- the statistics family: the sufficient statistics join the other values
+-- of the same session (int4 squares as bigint, numeric(6,1) at scale 2,
+-- floats as numeric; pairs only where both are non-null)
+EXPLAIN (VERBOSE, COSTS OFF)
+  SELECT ward, var_samp(age), stddev_pop(los), smpc_variance(cost), count(*) FROM jp_adm GROUP BY ward;
+EXPLAIN (VERBOSE, COSTS OFF)
+  SELECT corr(cost, age), smpc_regr_slope(cost, age), regr_count(cost, age), var_pop(big) FROM jp_adm;
+-- the same statistic twice, and sum(age) next to var_samp(age), share values
+EXPLAIN (VERBOSE, COSTS OFF)
+  SELECT sum(age), var_samp(age), stddev_samp(age), smpc_var_pop(age) FROM jp_adm;
+SELECT var_samp(los::numeric(30,16)) FROM jp_adm;
+SELECT smpc_var_samp(x) FROM jp_local;
+SELECT smpc_corr(x, x) FROM jp_local;
+SELECT var_samp(DISTINCT age) FROM jp_adm;
+
+-- element-wise vector sums: members run smpc_sum over the array themselves
+CREATE FOREIGN TABLE jp_vec (g int, w float8[], v numeric(10,3)[], i int[])
+  SERVER jp_fed OPTIONS (dataset 'updates');
+EXPLAIN (VERBOSE, COSTS OFF) SELECT g, smpc_sum(w), smpc_sum(v), count(*) FROM jp_vec GROUP BY g;
+-- integer arrays: ambiguous between the two array forms; cast them
+SELECT smpc_sum(i) FROM jp_vec;
+SELECT sum(w) FROM jp_vec;
+SELECT smpc_sum(ARRAY[x::float8]) FROM jp_local;
+DROP FOREIGN TABLE jp_vec;
+
 DROP VIEW jp_view;
 DROP TABLE jp_local;
 DROP FOREIGN TABLE jp_adm;

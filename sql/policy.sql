@@ -228,6 +228,23 @@ SELECT smpc.check_query('x"; DROP TABLE policy_admissions; --', 'SELECT count(*)
 SELECT smpc.check_query('admissions', 'SELECT count(*) FROM "x""; DROP TABLE policy_admissions; --"');
 SELECT smpc.check_query(NULL, 'SELECT 1');
 
+-- The statistics family: members run counts and sums of squares and
+-- products (the querying node computes the statistic), never var_samp or
+-- corr themselves; smpc_sum over an array is the element-wise sum.
+SELECT smpc.check_query('admissions',
+  $q$SELECT ward, count(age), sum(age), sum((CAST(age AS bigint) * CAST(age AS bigint))),
+            count(CASE WHEN (los IS NOT NULL) THEN CAST(CAST(age AS double precision) AS numeric) ELSE NULL::numeric END),
+            sum((CAST(los AS numeric) * CAST(los AS numeric)))
+       FROM admissions GROUP BY ward$q$);
+SELECT smpc.check_query('admissions', $q$SELECT smpc_sum(ARRAY[age::float8, los::float8]) FROM admissions$q$);
+SELECT smpc.check_query('admissions', $q$SELECT var_samp(age) FROM admissions$q$);
+SELECT smpc.check_query('admissions', $q$SELECT corr(age, los) FROM admissions$q$);
+-- a shadow of smpc_sum in public is never what a dataset query calls
+CREATE FUNCTION public.smpc_sum(float8[]) RETURNS float8[] LANGUAGE sql
+  AS $$ INSERT INTO policy_log VALUES ('smpc_sum'); SELECT $1 $$;
+SELECT smpc.check_query('admissions', $q$SELECT public.smpc_sum(ARRAY[age::float8]) FROM admissions$q$);
+DROP FUNCTION public.smpc_sum(float8[]);
+
 -- Nothing above ran: the log is empty, the table intact.
 SELECT count(*) AS log_rows FROM policy_log;
 SELECT count(*) AS admissions_rows FROM policy_admissions;

@@ -41,6 +41,7 @@
 #include "nodes/nodeFuncs.h"
 #include "portability/instr_time.h"
 #include "utils/acl.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
@@ -549,16 +550,198 @@ SumNumeric(smpc_fe v, Oid argtype, int scale, bool trim)
 static double
 SumFloat(smpc_fe v)
 {
+	static long double scale = 0;
 	smpc_i128	x;
 
 	smpc_check_core_status(smpc_decode_i128(v, &x), "decode a joint sum");
-	return (double) ((long double) x / powl(10.0L, SMPC_FLOAT_SCALE));
+	if (scale == 0)
+		scale = powl(10.0L, SMPC_FLOAT_SCALE);
+	return (double) ((long double) x / scale);
+}
+
+/* A joint value as numeric, at its spec's scale; trim drops trailing zeros. */
+static Datum
+SpecNumeric(smpc_fe v, const smpc_value_spec *spec, bool trim)
+{
+	char		buf[SMPC_DECIMAL_BUFLEN];
+	Datum		d;
+
+	smpc_check_core_status(smpc_decode_decimal(v, spec->kind == SMPC_VALUE_INT ? 0 : spec->scale,
+											   buf, sizeof(buf)),
+						   "decode a joint sum");
+	d = NumericFromText(buf);
+	if (trim)
+		d = DirectFunctionCall1(numeric_trim_scale, d);
+	return d;
+}
+
+#define NUM_MUL(a, b) DirectFunctionCall2(numeric_mul, (a), (b))
+#define NUM_SUB(a, b) DirectFunctionCall2(numeric_sub, (a), (b))
+#define NUM_DIV(a, b) DirectFunctionCall2(numeric_div, (a), (b))
+#define NUM_INT(n) DirectFunctionCall1(int8_numeric, Int64GetDatum(n))
+#define NUM_FLOAT(a) DatumGetFloat8(DirectFunctionCall1(numeric_float8, (a)))
+
+static bool
+NumericPositive(Datum d)
+{
+	return DatumGetInt32(DirectFunctionCall2(numeric_cmp, d, NUM_INT(0))) > 0;
+}
+
+/*
+ * DecodeStatistic
+ *		A statistic of one group from its sufficient statistics.  For
+ *		var/stddev over exact types the steps and scales of PostgreSQL's
+ *		numeric variance: N * sum(x^2) - sum(x)^2 over N * (N - 1) or N * N,
+ *		then the square root at the quotient's scale; otherwise the centered
+ *		sums n * Sxx = N * sum(x^2) - sum(x)^2 (and so on) are computed
+ *		exactly in numeric and the statistic rounded once to double.  NULL
+ *		where PostgreSQL gives NULL.
+ */
+static Datum
+DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
+				const smpc_value_spec *specs, Oid restype, bool *isnull)
+{
+	int			a = intVal(lsecond(o));
+	int			b = intVal(lthird(o));
+	int			stat = intVal(list_nth(o, 5));
+	int			sxx = intVal(list_nth(o, 6));
+	int			sy = intVal(list_nth(o, 7));
+	int			syy = intVal(list_nth(o, 8));
+	int			sxy = intVal(list_nth(o, 9));
+	bool		trim = intVal(list_nth(o, 10)) != 0;
+	int64		n = DecodeCount(gv[offsets[a]]);
+	bool		samp = stat == SMPC_STAT_VAR_SAMP || stat == SMPC_STAT_STDDEV_SAMP ||
+		stat == SMPC_STAT_COVAR_SAMP;
+	Datum		N,
+				Sx,
+				nSxx,
+				nSyy = 0,
+				nSxy = 0,
+				Sy = 0,
+				r;
+
+	*isnull = false;
+	if (stat == SMPC_STAT_REGR_COUNT)
+		return Int64GetDatum(n);
+	if (n == 0 || (samp && n == 1))
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	N = NUM_INT(n);
+	Sx = SpecNumeric(gv[offsets[b]], &specs[b], trim);
+	nSxx = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[sxx]], &specs[sxx], trim)),
+				   NUM_MUL(Sx, Sx));
+	if (sy >= 0)
+	{
+		Sy = SpecNumeric(gv[offsets[sy]], &specs[sy], false);
+		nSyy = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[syy]], &specs[syy], false)),
+					   NUM_MUL(Sy, Sy));
+		nSxy = NUM_SUB(NUM_MUL(N, SpecNumeric(gv[offsets[sxy]], &specs[sxy], false)),
+					   NUM_MUL(Sx, Sy));
+	}
+
+	switch (stat)
+	{
+		case SMPC_STAT_VAR_SAMP:
+		case SMPC_STAT_VAR_POP:
+		case SMPC_STAT_STDDEV_SAMP:
+		case SMPC_STAT_STDDEV_POP:
+			{
+				bool		sd = stat == SMPC_STAT_STDDEV_SAMP || stat == SMPC_STAT_STDDEV_POP;
+				Datum		den = NUM_MUL(N, samp ? NUM_INT(n - 1) : N);
+
+				/* rounding of the members' sums may leave a tiny negative */
+				if (!NumericPositive(nSxx))
+					return restype == NUMERICOID ? NUM_INT(0) : Float8GetDatum(0.0);
+				r = NUM_DIV(nSxx, den);
+				if (sd)
+				{
+					int32		scale = DatumGetInt32(DirectFunctionCall1(numeric_scale, r));
+
+					r = DirectFunctionCall2(numeric_round,
+											DirectFunctionCall1(numeric_sqrt, r),
+											Int32GetDatum(scale));
+				}
+				return restype == NUMERICOID ? r : Float8GetDatum(NUM_FLOAT(r));
+			}
+		case SMPC_STAT_COVAR_SAMP:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(nSxy, NUM_MUL(N, NUM_INT(n - 1)))));
+		case SMPC_STAT_COVAR_POP:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(nSxy, NUM_MUL(N, N))));
+		case SMPC_STAT_REGR_SXX:
+			return Float8GetDatum(Max(0.0, NUM_FLOAT(NUM_DIV(nSxx, N))));
+		case SMPC_STAT_REGR_SYY:
+			return Float8GetDatum(Max(0.0, NUM_FLOAT(NUM_DIV(nSyy, N))));
+		case SMPC_STAT_REGR_SXY:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(nSxy, N)));
+		case SMPC_STAT_REGR_AVGX:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(Sx, N)));
+		case SMPC_STAT_REGR_AVGY:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(Sy, N)));
+	}
+
+	/* the rest need a varying X */
+	if (!NumericPositive(nSxx))
+	{
+		*isnull = true;
+		return (Datum) 0;
+	}
+	switch (stat)
+	{
+		case SMPC_STAT_CORR:
+			if (!NumericPositive(nSyy))
+			{
+				*isnull = true;
+				return (Datum) 0;
+			}
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(nSxy, DirectFunctionCall1(numeric_sqrt,
+																			  NUM_MUL(nSxx, nSyy)))));
+		case SMPC_STAT_REGR_SLOPE:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(nSxy, nSxx)));
+		case SMPC_STAT_REGR_INTERCEPT:
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(NUM_SUB(NUM_MUL(Sy, nSxx), NUM_MUL(Sx, nSxy)),
+													NUM_MUL(N, nSxx))));
+		case SMPC_STAT_REGR_R2:
+			if (!NumericPositive(nSyy))
+				return Float8GetDatum(1.0);
+			return Float8GetDatum(NUM_FLOAT(NUM_DIV(NUM_MUL(nSxy, nSxy), NUM_MUL(nSxx, nSyy))));
+	}
+	elog(ERROR, "unknown statistic %d", stat);
+	return (Datum) 0;
+}
+
+/* An element-wise sum: float8[] or numeric[] of the spec's length. */
+static Datum
+DecodeVector(const smpc_fe *v, const smpc_value_spec *spec, Node *arg)
+{
+	uint32		n = spec->length;
+	Datum	   *elems = palloc(sizeof(Datum) * n);
+	ArrayType  *arr;
+
+	if (spec->kind == SMPC_VALUE_FLOAT)
+	{
+		for (uint32 i = 0; i < n; i++)
+			elems[i] = Float8GetDatum(SumFloat(v[i]));
+		arr = construct_array(elems, (int) n, FLOAT8OID, sizeof(float8), FLOAT8PASSBYVAL,
+							  TYPALIGN_DOUBLE);
+	}
+	else
+	{
+		bool		trim = exprTypmod(arg) < 0;
+
+		for (uint32 i = 0; i < n; i++)
+			elems[i] = SpecNumeric(v[i], spec, trim);
+		arr = construct_array(elems, (int) n, NUMERICOID, -1, false, TYPALIGN_INT);
+	}
+	return PointerGetDatum(arr);
 }
 
 /* Fill the result rows from the joint values of every group. */
 static void
 DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *groups,
-		   const smpc_fe *secrets, int nvalues, int min_group_size, Node **args)
+		   const smpc_fe *secrets, int width, const int *offsets,
+		   const smpc_value_spec *specs, int min_group_size, Node **args)
 {
 	TupleDesc	tupdesc = node->ss.ss_ScanTupleSlot->tts_tupleDescriptor;
 	int			natts = tupdesc->natts;
@@ -571,8 +754,8 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 	st->nrows = 0;
 	for (int g = 0; g < ngroups; g++)
 	{
-		const smpc_fe *v = secrets + (size_t) g * nvalues;
-		int64		rows = DecodeCount(v[0]);
+		const smpc_fe *gv = secrets + (size_t) g * width;
+		int64		rows = DecodeCount(gv[0]);
 		Datum	   *values = st->rowvalues + (size_t) st->nrows * natts;
 		bool	   *nulls = st->rownulls + (size_t) st->nrows * natts;
 		ListCell   *lc;
@@ -624,13 +807,23 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 					values[i] = Int64GetDatum(rows);
 					break;
 				case SMPC_OUT_COUNT:
-					values[i] = Int64GetDatum(DecodeCount(v[a]));
+					values[i] = Int64GetDatum(DecodeCount(gv[offsets[a]]));
+					break;
+				case SMPC_OUT_STAT:
+					values[i] = DecodeStatistic(o, gv, offsets, specs, restype, &nulls[i]);
+					break;
+				case SMPC_OUT_VECTOR:
+					if (DecodeCount(gv[offsets[b]]) == 0)
+						nulls[i] = true;
+					else
+						values[i] = DecodeVector(gv + offsets[a], &specs[a], args[a]);
 					break;
 				case SMPC_OUT_SUM:
 				case SMPC_OUT_AVG:
 					{
-						int64		n = DecodeCount(v[b]);
+						int64		n = DecodeCount(gv[offsets[b]]);
 						Node	   *arg = args[a];
+						smpc_fe		sumv = gv[offsets[a]];
 						bool		isfloat = argtype == FLOAT4OID || argtype == FLOAT8OID;
 
 						if (n == 0)
@@ -640,7 +833,7 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 						}
 						if (isfloat)
 						{
-							double		s = SumFloat(v[a]);
+							double		s = SumFloat(sumv);
 
 							if (kind == SMPC_OUT_AVG)
 								values[i] = Float8GetDatum(s / (double) n);
@@ -654,7 +847,7 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 						{
 							int64		s;
 
-							if (smpc_decode_int64(v[a], &s) != SMPC_OK)
+							if (smpc_decode_int64(sumv, &s) != SMPC_OK)
 								ereport(ERROR,
 										(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 										 errmsg("bigint out of range"),
@@ -671,7 +864,7 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 							 * divides the untrimmed sum, so it is never less
 							 * precise than PostgreSQL's own avg.
 							 */
-							Datum		sum = SumNumeric(v[a], argtype, NumericScale(arg),
+							Datum		sum = SumNumeric(sumv, argtype, NumericScale(arg),
 														 kind == SMPC_OUT_SUM &&
 														 argtype == NUMERICOID && exprTypmod(arg) < 0);
 
@@ -883,6 +1076,9 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	ListCell   *lc;
 	List	   *liars = NIL;
 	int			excluded;
+	bool		vectors = false;
+	int			width;
+	int		   *offsets = palloc0(sizeof(int) * nvalues);
 
 	INSTR_TIME_SET_CURRENT(started);
 	ds = SetupJoint(&j, st, fed, &self_name);
@@ -896,8 +1092,23 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		Node	   *arg = lsecond(v);
 		Oid			t = arg ? exprType(arg) : INT8OID;
 
+		int			spec = intVal(lthird(v));
+
 		args[i] = arg;
-		if (kind != SMPC_VAL_SUM || t == INT2OID || t == INT4OID || t == INT8OID)
+		if (kind == SMPC_VAL_VECTOR_SUM)
+		{
+			/* the length comes from this node's own arrays, below */
+			t = get_element_type(t);
+			specs[i].length = SMPC_LENGTH_FROM_DATA;
+			vectors = true;
+		}
+		if (spec >= 0)
+		{
+			specs[i].kind = (uint8) SMPC_SPEC_KIND(spec);
+			specs[i].scale = (uint8) SMPC_SPEC_SCALE(spec);
+		}
+		else if (kind == SMPC_VAL_COUNT || kind == SMPC_VAL_COUNT_STAR ||
+				 t == INT2OID || t == INT4OID || t == INT8OID)
 			specs[i].kind = SMPC_VALUE_INT;
 		else if (t == NUMERICOID)
 		{
@@ -946,6 +1157,41 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 			}
 	}
 
+	/*
+	 * A vector sum's length is this node's arrays' length: its own aggregate
+	 * runs first, and every member must match it.
+	 */
+	lr = NULL;
+	if (vectors)
+	{
+		lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
+		for (int i = 0; i < nvalues; i++)
+		{
+			if (specs[i].length == 0)
+				continue;
+			if (lr->lengths[i] == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("cannot tell the length of the arrays summed by smpc_sum"),
+						 errdetail("The length is taken from the querying node's own arrays, and none of this node's rows of the query has one."),
+						 errhint("Run the query from a member whose rows contain an array, or widen its WHERE conditions.")));
+			specs[i].length = lr->lengths[i];
+		}
+	}
+	width = 0;
+	for (int i = 0; i < nvalues; i++)
+	{
+		offsets[i] = width;
+		width += specs[i].length > 0 ? (int) specs[i].length : 1;
+	}
+	if (width > SMPC_MAX_WIDTH)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the query's values take %d field elements per group, more than %d",
+						width, SMPC_MAX_WIDTH),
+				 errhint("Sum one long vector per query: its elements and the other aggregates may take at most %d.",
+						 SMPC_MAX_WIDTH)));
+
 	/* 2. PREPARE */
 	memset(&p, 0, sizeof(p));
 	p.threshold = (uint8) fed->threshold;
@@ -980,7 +1226,8 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		}
 	}
 	batch = RoundStart(&j, SMPC_MSG_PREPARE, bodies, lens);
-	lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
+	if (lr == NULL)
+		lr = smpc_local_aggregate(ds, st->sql, ngroupcols, nvalues, specs);
 	answers = RoundWait(&j, batch, SMPC_MSG_PREPARE, alens);
 
 	env = palloc0(sizeof(uint8 **) * j.nparties);
@@ -1067,16 +1314,22 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	j.tolerant = true;
 
 	/* this node's shares, in the agreed order */
-	nvals = (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * nvalues;
+	nvals = (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * width;
+	if (nvals > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%u groups of %d values are more than smpc.max_message_size can carry",
+						groups.ngroups, width),
+				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
 	map = smpc_map_groups(&groups, lr->keys, lr->ngroups, ngroupcols,
 						  public ? "public group key domain" : "union of the group keys");
 	secrets = palloc0(sizeof(smpc_fe) * Max(1, nvals));
 	for (int g = 0; g < lr->ngroups; g++)
-		for (int v = 0; v < nvalues; v++)
+		for (int v = 0; v < width; v++)
 		{
-			smpc_fe    *slot = &secrets[(size_t) map[g] * nvalues + v];
+			smpc_fe    *slot = &secrets[(size_t) map[g] * width + v];
 
-			*slot = smpc_fe_add(*slot, lr->values[(size_t) g * nvalues + v]);
+			*slot = smpc_fe_add(*slot, lr->values[(size_t) g * width + v]);
 		}
 	{
 		smpc_envelope_item *mine = palloc0(sizeof(smpc_envelope_item) * j.nparties);
@@ -1090,7 +1343,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		}
 	}
 	sodium_memzero(secrets, sizeof(smpc_fe) * Max(1, nvals));
-	sodium_memzero(lr->values, sizeof(smpc_fe) * Max(1, lr->ngroups * nvalues));
+	sodium_memzero(lr->values, sizeof(smpc_fe) * Max(1, (size_t) lr->ngroups * width));
 
 	/* 3. COMBINE */
 	for (int i = 0; i < nmembers; i++)
@@ -1245,7 +1498,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 	ReportLeftOut(&j, liars,
 				  "Every share was dealt before it left; the result was reconstructed from the other parties.");
 
-	DecodeRows(st, node, &groups, secrets, nvalues, fed->min_group_size, args);
+	DecodeRows(st, node, &groups, secrets, width, offsets, specs, fed->min_group_size, args);
 	INSTR_TIME_SET_CURRENT(ended);
 	INSTR_TIME_SUBTRACT(ended, started);
 	j.stats[0].elapsed_ms = INSTR_TIME_GET_MILLISEC(ended);

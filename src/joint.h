@@ -14,6 +14,15 @@
 #define SMPC_VAL_COUNT_STAR 1	/* count(*): always value 0 */
 #define SMPC_VAL_COUNT 2		/* count(arg) */
 #define SMPC_VAL_SUM 3			/* sum(arg) */
+#define SMPC_VAL_VECTOR_SUM 4	/* smpc_sum(arg) over an array: element-wise */
+
+/*
+ * A value is list(kind, arg, spec): spec -1 lets the executor derive the
+ * encoding from arg's type; otherwise it is SMPC_SPEC(value kind, scale).
+ */
+#define SMPC_SPEC(kind, scale) ((kind) * 256 + (scale))
+#define SMPC_SPEC_KIND(spec) ((spec) / 256)
+#define SMPC_SPEC_SCALE(spec) ((spec) % 256)
 
 /* what one column of the scan tuple is */
 #define SMPC_OUT_KEY 1			/* group key a */
@@ -22,6 +31,31 @@
 #define SMPC_OUT_SUM 4			/* sum value a, count value b */
 #define SMPC_OUT_AVG 5			/* sum value a, count value b */
 #define SMPC_OUT_INTERSECT 6	/* smpc_intersect_count of column a */
+#define SMPC_OUT_STAT 7			/* a statistic: see below */
+#define SMPC_OUT_VECTOR 8		/* vector sum value a, count value b */
+
+/*
+ * An output is list(kind, a, b, argtype, restype); SMPC_OUT_STAT adds
+ * (statistic, sxx, sy, syy, sxy, trim): a is the count, b the sum of x, and
+ * the others the values of the sufficient statistics (-1 where unused);
+ * trim is 1 when exact sums of x travel at the default scale.
+ */
+#define SMPC_STAT_VAR_SAMP 1
+#define SMPC_STAT_VAR_POP 2
+#define SMPC_STAT_STDDEV_SAMP 3
+#define SMPC_STAT_STDDEV_POP 4
+#define SMPC_STAT_COVAR_SAMP 5
+#define SMPC_STAT_COVAR_POP 6
+#define SMPC_STAT_CORR 7
+#define SMPC_STAT_REGR_SLOPE 8
+#define SMPC_STAT_REGR_INTERCEPT 9
+#define SMPC_STAT_REGR_R2 10
+#define SMPC_STAT_REGR_COUNT 11
+#define SMPC_STAT_REGR_SXX 12
+#define SMPC_STAT_REGR_SYY 13
+#define SMPC_STAT_REGR_SXY 14
+#define SMPC_STAT_REGR_AVGX 15
+#define SMPC_STAT_REGR_AVGY 16
 
 /* planner state of a federated base relation */
 typedef struct SmpcRelInfo

@@ -29,6 +29,8 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/numeric.h"
+#include "utils/array.h"
 #include "utils/syscache.h"
 
 #include "encode.h"
@@ -37,8 +39,13 @@
 /* smpc.max_groups */
 int			smpc_max_groups = 100000;
 
+/* true while a dataset query runs (smpc_run_as_publisher): vector sums work */
+bool		smpc_in_dataset_query = false;
+
 static void EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec,
 						int column, smpc_fe *out);
+static void EncodeVector(Datum d, Oid typid, const smpc_value_spec *spec, int column,
+						 uint32 length, smpc_fe *out);
 static void CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols,
 						 int nvalues);
 static List *ColumnDomain(const SmpcDatasetColumn *col);
@@ -106,6 +113,7 @@ AggregateWork(void *arg)
 	int			ret;
 	TupleDesc	tupdesc;
 	uint64		n;
+	size_t		width;
 
 	/* only the query itself; its errors lose their text */
 	PG_TRY();
@@ -132,17 +140,75 @@ AggregateWork(void *arg)
 		elog(ERROR, "dataset query returned %d columns, expected %d",
 			 tupdesc->natts, ngroupcols + nvalues);
 
+	/*
+	 * Vector values: every group's array must have the query's length (the
+	 * querying node learns it from its own data); the width follows.
+	 */
+	{
+		MemoryContext old = MemoryContextSwitchTo(caller);
+
+		lr->lengths = palloc0(sizeof(uint32) * nvalues);
+		MemoryContextSwitchTo(old);
+	}
+	width = 0;
+	for (int v = 0; v < nvalues; v++)
+	{
+		uint32		want = specs[v].length;
+		Oid			coltype = SPI_gettypeid(tupdesc, ngroupcols + v + 1);
+
+		/* a request may call any column a vector: it must be an array */
+		if (want != 0 && coltype != FLOAT8ARRAYOID && coltype != NUMERICARRAYOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATATYPE_MISMATCH),
+					 errmsg("value column %d of the dataset query has type %s, not an array of double precision or numeric",
+							v + 1, format_type_be(coltype))));
+		if (want != 0)
+			for (uint64 r = 0; r < n; r++)
+			{
+				bool		isnull;
+				Datum		d = SPI_getbinval(SPI_tuptable->vals[r], tupdesc,
+											  ngroupcols + v + 1, &isnull);
+				uint32		got;
+
+				if (isnull)
+					continue;
+				got = (uint32) ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(d)),
+											  ARR_DIMS(DatumGetArrayTypeP(d)));
+				if (want == SMPC_LENGTH_FROM_DATA)
+					want = got;
+				else if (got != want)
+					ereport(ERROR,
+							(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+							 errmsg("the arrays summed by smpc_sum have %u elements in dataset \"%s\" here, the query's have %u",
+									got, ds->name, want),
+							 errdetail("Element-wise sums need arrays of one length on every member."),
+							 errhint("Sum arrays of the same length, or restrict the query with WHERE to rows whose arrays have it.")));
+			}
+		if (want == SMPC_LENGTH_FROM_DATA)
+			want = 0;			/* no array here; the caller decides */
+		lr->lengths[v] = want;
+		width += specs[v].length != 0 ? (size_t) Max(want, 1) : 1;
+	}
+	if ((size_t) n * width > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("the dataset query on \"%s\" returns %llu groups of %zu values, more than smpc.max_message_size can carry",
+						ds->name, (unsigned long long) n, width),
+				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
+
 	{
 		MemoryContext old = MemoryContextSwitchTo(caller);
 
 		lr->ngroups = (int) n;
+		lr->width = (int) width;
 		lr->keys = palloc0(sizeof(char *) * Max(1, n * ngroupcols));
-		lr->values = palloc0(sizeof(smpc_fe) * Max(1, n * nvalues));
+		lr->values = palloc0(sizeof(smpc_fe) * Max(1, n * width));
 		MemoryContextSwitchTo(old);
 	}
 	for (uint64 r = 0; r < n; r++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[r];
+		smpc_fe    *out = lr->values + r * width;
 
 		for (int c = 0; c < ngroupcols; c++)
 		{
@@ -163,14 +229,55 @@ AggregateWork(void *arg)
 		{
 			bool		isnull;
 			Datum		d = SPI_getbinval(tup, tupdesc, ngroupcols + v + 1, &isnull);
+			Oid			typid = SPI_gettypeid(tupdesc, ngroupcols + v + 1);
 
-			if (isnull)
-				lr->values[r * nvalues + v] = 0;
-			else
-				EncodeValue(d, SPI_gettypeid(tupdesc, ngroupcols + v + 1),
-							&specs[v], v, &lr->values[r * nvalues + v]);
+			if (specs[v].length == 0)
+			{
+				if (!isnull)
+					EncodeValue(d, typid, &specs[v], v, out);
+				out++;
+				continue;
+			}
+			if (!isnull)
+				EncodeVector(d, typid, &specs[v], v, lr->lengths[v], out);
+			out += Max(lr->lengths[v], 1);
 		}
 	}
+}
+
+/* Encode the elements of a non-null array value (of the checked length). */
+static void
+EncodeVector(Datum d, Oid typid, const smpc_value_spec *spec, int column,
+			 uint32 length, smpc_fe *out)
+{
+	ArrayType  *arr = DatumGetArrayTypeP(d);
+	Oid			elemtype = get_element_type(typid);
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+
+	if (elemtype != FLOAT8OID && elemtype != NUMERICOID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("value column %d of the dataset query has type %s, which is not an array of numbers",
+						column + 1, format_type_be(typid))));
+	get_typlenbyvalalign(elemtype, &typlen, &typbyval, &typalign);
+	deconstruct_array(arr, elemtype, typlen, typbyval, typalign, &elems, &nulls, &nelems);
+	if ((uint32) nelems != length)
+		elog(ERROR, "array length changed while encoding");
+	for (int i = 0; i < nelems; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("value column %d has a NULL element", column + 1)));
+		EncodeValue(elems[i], elemtype, spec, column, &out[i]);
+	}
+	pfree(elems);
+	pfree(nulls);
 }
 
 SmpcLocalResult *
@@ -218,12 +325,16 @@ smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg)
 								 GUC_ACTION_SAVE, true, 0, false);
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
+		smpc_in_dataset_query = true;
+		smpc_vector_error = false;
 		work(arg);
+		smpc_in_dataset_query = false;
 		SPI_finish();
 		AtEOXact_GUC(true, save_nestlevel);
 	}
 	PG_FINALLY();
 	{
+		smpc_in_dataset_query = false;
 		SetUserIdAndSecContext(save_userid, save_sec_context);
 	}
 	PG_END_TRY();
@@ -244,6 +355,12 @@ smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
 
 	MemoryContextSwitchTo(caller);
 	ed = CopyErrorData();
+	if (smpc_vector_error)
+	{
+		/* smpc_sum's own errors name lengths, never values */
+		smpc_vector_error = false;
+		PG_RE_THROW();
+	}
 	if (ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_OPERATOR_INTERVENTION ||
 		ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_INSUFFICIENT_RESOURCES ||
 		ERRCODE_TO_CATEGORY(ed->sqlerrcode) == ERRCODE_PROGRAM_LIMIT_EXCEEDED)
@@ -289,6 +406,18 @@ CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols, int nvalues)
 	}
 }
 
+/* 10^scale, for scale 0..SMPC_ENC_MAX_SCALE (powl once per scale) */
+static long double
+Pow10(int scale)
+{
+	static long double powers[SMPC_ENC_MAX_SCALE + 1];
+
+	Assert(scale >= 0 && scale <= SMPC_ENC_MAX_SCALE);
+	if (powers[scale] == 0)
+		powers[scale] = powl(10.0L, scale);
+	return powers[scale];
+}
+
 /* Encode one non-null value column of the local result. */
 static void
 EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe *out)
@@ -324,6 +453,25 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 							 errhint("Declare the column's scale, e.g. numeric(12,2), on every member.")));
 				break;
 			}
+		case SMPC_VALUE_ROUNDED:
+			{
+				Datum		rounded;
+
+				if (typid != NUMERICOID)
+					ereport(ERROR,
+							(errcode(ERRCODE_DATATYPE_MISMATCH),
+							 errmsg("value column %d of the dataset query has type %s, not numeric",
+									column + 1, format_type_be(typid))));
+				if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
+					ereport(ERROR,
+							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
+							 errhint("Exclude non-finite values with a WHERE condition.")));
+				rounded = DirectFunctionCall2(numeric_round, d, Int32GetDatum(spec->scale));
+				rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, rounded)),
+										 spec->scale, out);
+				break;
+			}
 		case SMPC_VALUE_FLOAT:
 			{
 				double		v;
@@ -343,7 +491,7 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
 							 errhint("Exclude non-finite values with a WHERE condition.")));
-				scaled = nearbyintl((long double) v * powl(10.0L, spec->scale));
+				scaled = nearbyintl((long double) v * Pow10(spec->scale));
 				if (fabsl(scaled) > (long double) SMPC_ENC_MAX_ABS)
 					rc = SMPC_ERR_OVERFLOW;
 				else

@@ -31,6 +31,8 @@
 #include "optimizer/pathnode.h"
 #include "optimizer/planmain.h"
 #include "optimizer/tlist.h"
+#include "catalog/namespace.h"
+#include "encode.h"
 #include "parser/parsetree.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
@@ -56,7 +58,10 @@ typedef struct UpperInfo
 
 static bool Refuse(SmpcRelInfo *info, char *reason, char *hint);
 static int	AddValue(UpperInfo *u, int kind, Expr *arg);
+static int	AddValueSpec(UpperInfo *u, int kind, Expr *arg, int spec);
 static bool CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti);
+static bool AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
+						 Expr *y, Expr *x2, int *a, int *b, List **extra);
 static bool AddAggregates(SmpcRelInfo *info, UpperInfo *u, Node *expr, Index rti,
 						  const char *where);
 static bool Shippable(Node *node, Index rti, char **why);
@@ -74,9 +79,16 @@ Refuse(SmpcRelInfo *info, char *reason, char *hint)
 	return false;
 }
 
-/* Index of the value (kind, arg), added if new. */
+/* Index of the value (kind, arg) encoded as its type says, added if new. */
 static int
 AddValue(UpperInfo *u, int kind, Expr *arg)
+{
+	return AddValueSpec(u, kind, arg, -1);
+}
+
+/* Index of the value (kind, arg) with encoding spec (joint.h), added if new. */
+static int
+AddValueSpec(UpperInfo *u, int kind, Expr *arg, int spec)
 {
 	ListCell   *lc;
 
@@ -84,17 +96,187 @@ AddValue(UpperInfo *u, int kind, Expr *arg)
 	{
 		List	   *v = lfirst(lc);
 
-		if (intVal(linitial(v)) == kind && equal(lsecond(v), arg))
+		if (intVal(linitial(v)) == kind && equal(lsecond(v), arg) &&
+			intVal(lthird(v)) == spec)
 			return foreach_current_index(lc);
 	}
-	u->values = lappend(u->values, list_make2(makeInteger(kind), arg));
+	u->values = lappend(u->values, list_make3(makeInteger(kind), arg, makeInteger(spec)));
 	return list_length(u->values) - 1;
 }
 
-/* The joint kind of an aggregate function, or -1. */
-static int
-AggregateKind(Oid aggfnoid)
+/* CAST(arg AS the result type of cast function funcid) */
+static Expr *
+CastExpr(Expr *arg, Oid funcid, Oid restype)
 {
+	return (Expr *) makeFuncExpr(funcid, restype, list_make1(arg), InvalidOid,
+								 InvalidOid, COERCE_EXPLICIT_CAST);
+}
+
+/* a * b with the built-in operator of type t */
+static Expr *
+TimesExpr(Expr *a, Expr *b, Oid t)
+{
+	Oid			opno = OpernameGetOprid(list_make2(makeString("pg_catalog"), makeString("*")), t, t);
+	OpExpr	   *op;
+
+	if (!OidIsValid(opno))
+		elog(ERROR, "operator * for type %s not found", format_type_be(t));
+	op = (OpExpr *) make_opclause(opno, t, false, a, b, InvalidOid, InvalidOid);
+	set_opfuncid(op);
+	return (Expr *) op;
+}
+
+/* CASE WHEN other IS NOT NULL THEN arg END */
+static Expr *
+WhenNotNull(Expr *other, Expr *arg)
+{
+	NullTest   *nt = makeNode(NullTest);
+	CaseWhen   *w = makeNode(CaseWhen);
+	CaseExpr   *c = makeNode(CaseExpr);
+
+	nt->arg = other;
+	nt->nulltesttype = IS_NOT_NULL;
+	nt->argisrow = false;
+	nt->location = -1;
+	w->expr = (Expr *) nt;
+	w->result = arg;
+	w->location = -1;
+	c->casetype = exprType((Node *) arg);
+	c->casecollid = InvalidOid;
+	c->arg = NULL;
+	c->args = list_make1(w);
+	c->defresult = (Expr *) makeNullConst(c->casetype, -1, InvalidOid);
+	c->location = -1;
+	return (Expr *) c;
+}
+
+/* x as numeric: exact types as they are, floats through double precision */
+static Expr *
+AsNumeric(Expr *x)
+{
+	switch (exprType((Node *) x))
+	{
+		case NUMERICOID:
+			return x;
+		case FLOAT4OID:
+			x = CastExpr(x, F_FLOAT8_FLOAT4, FLOAT8OID);
+			/* FALLTHROUGH */
+		case FLOAT8OID:
+			return CastExpr(x, F_NUMERIC_FLOAT8, NUMERICOID);
+		case INT8OID:
+			return CastExpr(x, F_NUMERIC_INT8, NUMERICOID);
+	}
+	elog(ERROR, "unexpected type %s", format_type_be(exprType((Node *) x)));
+	return NULL;
+}
+
+/* smpc_* names of the statistics, and the statistic each computes */
+static const struct
+{
+	const char *name;
+	int			stat;
+}			StatNames[] = {
+	{"smpc_var_samp", SMPC_STAT_VAR_SAMP},
+	{"smpc_variance", SMPC_STAT_VAR_SAMP},
+	{"smpc_var_pop", SMPC_STAT_VAR_POP},
+	{"smpc_stddev_samp", SMPC_STAT_STDDEV_SAMP},
+	{"smpc_stddev", SMPC_STAT_STDDEV_SAMP},
+	{"smpc_stddev_pop", SMPC_STAT_STDDEV_POP},
+	{"smpc_covar_samp", SMPC_STAT_COVAR_SAMP},
+	{"smpc_covar_pop", SMPC_STAT_COVAR_POP},
+	{"smpc_corr", SMPC_STAT_CORR},
+	{"smpc_regr_slope", SMPC_STAT_REGR_SLOPE},
+	{"smpc_regr_intercept", SMPC_STAT_REGR_INTERCEPT},
+	{"smpc_regr_r2", SMPC_STAT_REGR_R2},
+	{"smpc_regr_count", SMPC_STAT_REGR_COUNT},
+	{"smpc_regr_sxx", SMPC_STAT_REGR_SXX},
+	{"smpc_regr_syy", SMPC_STAT_REGR_SYY},
+	{"smpc_regr_sxy", SMPC_STAT_REGR_SXY},
+	{"smpc_regr_avgx", SMPC_STAT_REGR_AVGX},
+	{"smpc_regr_avgy", SMPC_STAT_REGR_AVGY},
+};
+
+/* The statistic a built-in aggregate computes, or 0. */
+static int
+BuiltinStatistic(Oid aggfnoid)
+{
+	switch (aggfnoid)
+	{
+		case F_VAR_SAMP_INT2:
+		case F_VAR_SAMP_INT4:
+		case F_VAR_SAMP_INT8:
+		case F_VAR_SAMP_NUMERIC:
+		case F_VAR_SAMP_FLOAT4:
+		case F_VAR_SAMP_FLOAT8:
+		case F_VARIANCE_INT2:
+		case F_VARIANCE_INT4:
+		case F_VARIANCE_INT8:
+		case F_VARIANCE_NUMERIC:
+		case F_VARIANCE_FLOAT4:
+		case F_VARIANCE_FLOAT8:
+			return SMPC_STAT_VAR_SAMP;
+		case F_VAR_POP_INT2:
+		case F_VAR_POP_INT4:
+		case F_VAR_POP_INT8:
+		case F_VAR_POP_NUMERIC:
+		case F_VAR_POP_FLOAT4:
+		case F_VAR_POP_FLOAT8:
+			return SMPC_STAT_VAR_POP;
+		case F_STDDEV_SAMP_INT2:
+		case F_STDDEV_SAMP_INT4:
+		case F_STDDEV_SAMP_INT8:
+		case F_STDDEV_SAMP_NUMERIC:
+		case F_STDDEV_SAMP_FLOAT4:
+		case F_STDDEV_SAMP_FLOAT8:
+		case F_STDDEV_INT2:
+		case F_STDDEV_INT4:
+		case F_STDDEV_INT8:
+		case F_STDDEV_NUMERIC:
+		case F_STDDEV_FLOAT4:
+		case F_STDDEV_FLOAT8:
+			return SMPC_STAT_STDDEV_SAMP;
+		case F_STDDEV_POP_INT2:
+		case F_STDDEV_POP_INT4:
+		case F_STDDEV_POP_INT8:
+		case F_STDDEV_POP_NUMERIC:
+		case F_STDDEV_POP_FLOAT4:
+		case F_STDDEV_POP_FLOAT8:
+			return SMPC_STAT_STDDEV_POP;
+		case F_COVAR_SAMP:
+			return SMPC_STAT_COVAR_SAMP;
+		case F_COVAR_POP:
+			return SMPC_STAT_COVAR_POP;
+		case F_CORR:
+			return SMPC_STAT_CORR;
+		case F_REGR_SLOPE:
+			return SMPC_STAT_REGR_SLOPE;
+		case F_REGR_INTERCEPT:
+			return SMPC_STAT_REGR_INTERCEPT;
+		case F_REGR_R2:
+			return SMPC_STAT_REGR_R2;
+		case F_REGR_COUNT:
+			return SMPC_STAT_REGR_COUNT;
+		case F_REGR_SXX:
+			return SMPC_STAT_REGR_SXX;
+		case F_REGR_SYY:
+			return SMPC_STAT_REGR_SYY;
+		case F_REGR_SXY:
+			return SMPC_STAT_REGR_SXY;
+		case F_REGR_AVGX:
+			return SMPC_STAT_REGR_AVGX;
+		case F_REGR_AVGY:
+			return SMPC_STAT_REGR_AVGY;
+	}
+	return 0;
+}
+
+/* The joint kind of an aggregate function, or -1; *stat for SMPC_OUT_STAT. */
+static int
+AggregateKind(Oid aggfnoid, int *stat)
+{
+	*stat = BuiltinStatistic(aggfnoid);
+	if (*stat != 0)
+		return SMPC_OUT_STAT;
 	switch (aggfnoid)
 	{
 		case F_COUNT_:
@@ -127,30 +309,47 @@ AggregateKind(Oid aggfnoid)
 			return SMPC_OUT_AVG;
 		if (strcmp(name, "smpc_intersect_count") == 0)
 			return SMPC_OUT_INTERSECT;
+		for (int i = 0; i < lengthof(StatNames); i++)
+			if (strcmp(name, StatNames[i].name) == 0)
+			{
+				*stat = StatNames[i].stat;
+				return SMPC_OUT_STAT;
+			}
 	}
 	return -1;
+}
+
+/* Statistics of two variables (Y, X). */
+static bool
+TwoVariables(int stat)
+{
+	return stat >= SMPC_STAT_COVAR_SAMP;
 }
 
 static bool
 CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 {
 	char	   *name = get_func_name(agg->aggfnoid);
-	int			kind = AggregateKind(agg->aggfnoid);
+	int			stat;
+	int			kind = AggregateKind(agg->aggfnoid, &stat);
+	int			nargs = kind == SMPC_OUT_STAT && TwoVariables(stat) ? 2 : 1;
 	Expr	   *arg = NULL;
+	Expr	   *arg2 = NULL;
 	Oid			argtype = InvalidOid;
 	int			a = 0,
 				b = 0;
+	List	   *extra = NIL;
 	char	   *why;
 
 	if (kind < 0)
 		return Refuse(info, psprintf("aggregate %s is not supported over a federated table", name),
-					  pstrdup("Joint queries support count, sum and avg (and smpc_count, smpc_sum, smpc_avg, smpc_intersect_count)."));
+					  pstrdup("Joint queries support count, sum, avg, the variance, standard deviation, covariance, correlation and regression aggregates, their smpc_ twins, and smpc_intersect_count."));
 	if (agg->aggdistinct)
 		return Refuse(info, psprintf("DISTINCT in aggregate %s is not supported over a federated table", name),
 					  pstrdup("Joint aggregates count and sum every row; remove DISTINCT."));
 	if (agg->aggorder)
 		return Refuse(info, psprintf("ORDER BY in aggregate %s is not supported over a federated table", name),
-					  pstrdup("count, sum and avg do not depend on the order of rows; remove ORDER BY from the aggregate."));
+					  pstrdup("Joint aggregates do not depend on the order of rows; remove ORDER BY from the aggregate."));
 	if (agg->aggfilter)
 		return Refuse(info, psprintf("FILTER in aggregate %s is not supported over a federated table", name),
 					  pstrdup("Move the condition to WHERE, or aggregate a CASE expression, e.g. sum(CASE WHEN cond THEN x END)."));
@@ -159,11 +358,15 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 		return Refuse(info, psprintf("this use of aggregate %s is not supported over a federated table", name), NULL);
 	if (!agg->aggstar)
 	{
-		if (list_length(agg->args) != 1)
-			return Refuse(info, psprintf("aggregate %s must have exactly one argument", name), NULL);
+		if (list_length(agg->args) != nargs)
+			return Refuse(info, psprintf("aggregate %s must have exactly %s", name,
+										 nargs == 1 ? "one argument" : "two arguments"), NULL);
 		arg = linitial_node(TargetEntry, agg->args)->expr;
+		if (nargs == 2)
+			arg2 = lsecond_node(TargetEntry, agg->args)->expr;
 		argtype = exprType((Node *) arg);
-		if (!Shippable((Node *) arg, rti, &why))
+		if (!Shippable((Node *) arg, rti, &why) ||
+			(arg2 && !Shippable((Node *) arg2, rti, &why)))
 			return Refuse(info, psprintf("the argument of %s cannot be computed by the members: %s", name, why),
 						  pstrdup("Aggregate published columns, or expressions of built-in immutable functions over them."));
 	}
@@ -186,19 +389,142 @@ CheckAggref(SmpcRelInfo *info, UpperInfo *u, Aggref *agg, Index rti)
 			break;
 		case SMPC_OUT_SUM:
 		case SMPC_OUT_AVG:
+			if (kind == SMPC_OUT_SUM && (argtype == FLOAT8ARRAYOID || argtype == NUMERICARRAYOID))
+			{
+				/* smpc_sum over an array: element-wise (plain sum has no array form) */
+				kind = SMPC_OUT_VECTOR;
+				a = AddValue(u, SMPC_VAL_VECTOR_SUM, arg);
+				b = AddValue(u, SMPC_VAL_COUNT, arg);
+				break;
+			}
 			if (argtype != INT2OID && argtype != INT4OID && argtype != INT8OID &&
 				argtype != NUMERICOID && argtype != FLOAT4OID && argtype != FLOAT8OID)
 				return Refuse(info, psprintf("%s over type %s is not supported", name, format_type_be(argtype)),
-							  pstrdup("Joint sums and averages take smallint, integer, bigint, numeric, real or double precision."));
+							  pstrdup("Joint sums and averages take smallint, integer, bigint, numeric, real or double precision; smpc_sum also double precision[] and numeric[]."));
 			a = AddValue(u, SMPC_VAL_SUM, arg);
 			b = AddValue(u, SMPC_VAL_COUNT, arg);
 			break;
+		case SMPC_OUT_STAT:
+			if (!AddStatistic(info, u, name, stat, arg, arg2, &a, &b, &extra))
+				return false;
+			break;
 	}
 	u->outputs = lappend(u->outputs,
-						 list_make5(makeInteger(kind), makeInteger(a), makeInteger(b),
-									makeInteger((int) argtype), makeInteger((int) agg->aggtype)));
+						 list_concat(list_make5(makeInteger(kind), makeInteger(a), makeInteger(b),
+												makeInteger((int) argtype), makeInteger((int) agg->aggtype)),
+									 extra));
 	u->tlist = lappend(u->tlist, makeTargetEntry((Expr *) agg, list_length(u->tlist) + 1,
 												  NULL, false));
+	return true;
+}
+
+/*
+ * The values of a statistic's sufficient statistics: the count and sum of
+ * x, and the sums of squares and products it needs.  Exact types keep
+ * their exactness (squares of integers as bigint or numeric, of numeric(p,s)
+ * at scale 2s); floats are converted to numeric (15 significant digits), so
+ * that squares and products are exact, and each party's sums are rounded
+ * to SMPC_FLOAT_SCALE decimals.  Two-variable statistics use only the rows
+ * where both Y and X are non-null, as PostgreSQL does.
+ */
+static bool
+AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
+			 Expr *y, Expr *x2, int *a, int *b, List **extra)
+{
+	int			sxx,
+				sy = -1,
+				syy = -1,
+				sxy = -1;
+	int			trim = 0;
+	int			rounded = SMPC_SPEC(SMPC_VALUE_ROUNDED, SMPC_FLOAT_SCALE);
+
+	if (!TwoVariables(stat))
+	{
+		Expr	   *x = y;
+		Oid			t = exprType((Node *) x);
+		int32		typmod = exprTypmod((Node *) x);
+
+		*a = AddValue(u, SMPC_VAL_COUNT, x);
+		switch (t)
+		{
+			case INT2OID:
+			case INT4OID:
+				{
+					Expr	   *x8 = CastExpr(x, t == INT2OID ? F_INT8_INT2 : F_INT8_INT4, INT8OID);
+
+					*b = AddValue(u, SMPC_VAL_SUM, x);
+					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(x8, copyObject(x8), INT8OID),
+									   SMPC_SPEC(SMPC_VALUE_INT, 0));
+					break;
+				}
+			case INT8OID:
+				{
+					Expr	   *xn = AsNumeric(x);
+
+					*b = AddValue(u, SMPC_VAL_SUM, x);
+					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID),
+									   SMPC_SPEC(SMPC_VALUE_INT, 0));
+					break;
+				}
+			case NUMERICOID:
+				*b = AddValue(u, SMPC_VAL_SUM, x);
+				if (typmod >= (int32) VARHDRSZ)
+				{
+					int			scale = (typmod - VARHDRSZ) & 0xffff;
+
+					if (2 * scale > SMPC_ENC_MAX_SCALE)
+						return Refuse(info, psprintf("%s over numeric with scale %d is not supported", name, scale),
+									  psprintf("Squares need twice the scale, at most %d decimals; cast the argument to a numeric of scale at most %d.",
+											   SMPC_ENC_MAX_SCALE, SMPC_ENC_MAX_SCALE / 2));
+					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(x, copyObject(x), NUMERICOID),
+									   SMPC_SPEC(SMPC_VALUE_DECIMAL, 2 * scale));
+				}
+				else
+				{
+					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(x, copyObject(x), NUMERICOID),
+									   SMPC_SPEC(SMPC_VALUE_ROUNDED, SMPC_NUMERIC_DEFAULT_SCALE));
+					trim = 1;
+				}
+				break;
+			case FLOAT4OID:
+			case FLOAT8OID:
+				{
+					Expr	   *xn = AsNumeric(x);
+
+					*b = AddValueSpec(u, SMPC_VAL_SUM, xn, rounded);
+					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID),
+									   rounded);
+					break;
+				}
+			default:
+				return Refuse(info, psprintf("%s over type %s is not supported", name, format_type_be(t)),
+							  pstrdup("Joint variances and standard deviations take smallint, integer, bigint, numeric, real or double precision."));
+		}
+	}
+	else
+	{
+		/* (Y, X): PostgreSQL's order; the rows where both are non-null */
+		Expr	   *x = x2;
+		Expr	   *xn;
+		Expr	   *yn;
+
+		if (exprType((Node *) x) != FLOAT8OID || exprType((Node *) y) != FLOAT8OID)
+			return Refuse(info, psprintf("%s over types %s and %s is not supported", name,
+										 format_type_be(exprType((Node *) y)),
+										 format_type_be(exprType((Node *) x))),
+						  pstrdup("Covariance, correlation and regression take double precision arguments."));
+		xn = WhenNotNull(y, AsNumeric(x));
+		yn = WhenNotNull(x, AsNumeric(y));
+		*a = AddValue(u, SMPC_VAL_COUNT, xn);
+		*b = AddValueSpec(u, SMPC_VAL_SUM, xn, rounded);
+		sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(xn), NUMERICOID), rounded);
+		sy = AddValueSpec(u, SMPC_VAL_SUM, yn, rounded);
+		syy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(yn, copyObject(yn), NUMERICOID), rounded);
+		sxy = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(xn, copyObject(yn), NUMERICOID), rounded);
+	}
+	*extra = list_make5(makeInteger(stat), makeInteger(sxx), makeInteger(sy),
+						makeInteger(syy), makeInteger(sxy));
+	*extra = lappend(*extra, makeInteger(trim));
 	return true;
 }
 
@@ -886,7 +1212,8 @@ smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals, List *grou
 			appendStringInfoString(&buf, "count(*)");
 		else
 		{
-			appendStringInfoString(&buf, kind == SMPC_VAL_COUNT ? "count(" : "sum(");
+			appendStringInfoString(&buf, kind == SMPC_VAL_COUNT ? "count(" :
+								   kind == SMPC_VAL_VECTOR_SUM ? "smpc_sum(" : "sum(");
 			DeparseExpr(arg, &cxt);
 			appendStringInfoChar(&buf, ')');
 		}

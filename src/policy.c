@@ -1214,8 +1214,9 @@ CheckOperator(Oid opno, Oid funcid)
 }
 
 /*
- * An aggregate: count(*), count(any) or sum over int2/int4/int8/numeric/
- * float4/float8, without DISTINCT, ORDER BY or FILTER.
+ * An aggregate: count(*), count(any), sum over int2/int4/int8/numeric/
+ * float4/float8 or smpc_sum over float8[]/numeric[] (element-wise, vector.c),
+ * without DISTINCT, ORDER BY or FILTER.
  */
 static void
 CheckAggref(Aggref *agg)
@@ -1232,11 +1233,13 @@ CheckAggref(Aggref *agg)
 		case F_SUM_FLOAT8:
 			break;
 		default:
+			if (smpc_is_vector_sum(agg->aggfnoid))
+				break;
 			ereport(ERROR,
 					(errcode(ERRCODE_SMPC_POLICY_VIOLATION),
 					 errmsg("aggregate %s is not allowed in a dataset query",
 							format_procedure(agg->aggfnoid)),
-					 errdetail("Dataset queries may use only count(*), count(expression) and sum over integer, numeric and floating-point values."),
+					 errdetail("Dataset queries may use only count(*), count(expression), sum over integer, numeric and floating-point values, and smpc_sum over double precision[] and numeric[]."),
 					 errhint("Other statistics are computed from these by the querying node.")));
 	}
 	if (agg->aggdistinct)

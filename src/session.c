@@ -75,13 +75,14 @@ typedef struct MemberSession
 	SmpcParty  *parties;
 	int			ngroupcols;
 	int			nvalues;
+	int			width;			/* field elements per group */
 	/* local groups: keys and encoded values, until shared */
 	int			nlocal;
 	char	  **local_keys;
 	smpc_fe    *local_values;
 	/* after sharing */
 	int			ngroups;
-	size_t		nvals;			/* ngroups * nvalues */
+	size_t		nvals;			/* ngroups * width */
 	smpc_fe    *sums;			/* own share, then share-sums */
 	uint8		opening[SMPC_COMMIT_OPENING_BYTES];
 	uint8		commitment[SMPC_COMMIT_BYTES];
@@ -473,10 +474,14 @@ HandlePrepare(SmpcRequest *req)
 	s = Current;
 	s->ngroupcols = p.groups.ncols;
 	s->nvalues = p.nvalues;
+	s->width = (int) smpc_value_width(p.values, p.nvalues);
 
 	/* the policy check and the local aggregate */
 	lr = smpc_local_aggregate(ds, s->sql, p.groups.ncols, p.nvalues, p.values);
 	s->nlocal = lr->ngroups;
+	if (lr->width != s->width)
+		elog(ERROR, "local values take %d field elements per group, the request %d",
+			 lr->width, s->width);
 
 	if (p.reveal_keys)
 	{
@@ -508,9 +513,9 @@ HandlePrepare(SmpcRequest *req)
 			if (lr->keys[i])
 				s->local_keys[i] = MemoryContextStrdup(SessionContext, lr->keys[i]);
 		s->local_values = MemoryContextAlloc(SessionContext,
-											 sizeof(smpc_fe) * Max(1, lr->ngroups * lr->nvalues));
-		memcpy(s->local_values, lr->values, sizeof(smpc_fe) * lr->ngroups * lr->nvalues);
-		sodium_memzero(lr->values, sizeof(smpc_fe) * lr->ngroups * lr->nvalues);
+											 sizeof(smpc_fe) * Max(1, (size_t) lr->ngroups * lr->width));
+		memcpy(s->local_values, lr->values, sizeof(smpc_fe) * lr->ngroups * lr->width);
+		sodium_memzero(lr->values, sizeof(smpc_fe) * lr->ngroups * lr->width);
 		s->next = SMPC_MSG_SHARE;
 
 		smpc_key_list_from_local(lr, &mine);
@@ -573,22 +578,28 @@ ShareInOrder(SmpcRequest *req, const smpc_key_list *order, uint8 reply_kind)
 						  reply_kind == SMPC_PREPARE_REPLY_SHARES
 						  ? "public group key domain" : "union of the group keys");
 	s->ngroups = s->ngroupcols == 0 ? 1 : (int) order->ngroups;
-	nvals = (size_t) s->ngroups * s->nvalues;
+	nvals = (size_t) s->ngroups * s->width;
+	if (nvals > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%d groups of %d values are more than smpc.max_message_size can carry",
+						s->ngroups, s->width),
+				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
 	s->nvals = nvals;
 	secrets = palloc0(sizeof(smpc_fe) * Max(nvals, 1));
 	for (int g = 0; g < s->nlocal; g++)
-		for (int v = 0; v < s->nvalues; v++)
+		for (int v = 0; v < s->width; v++)
 		{
-			smpc_fe    *slot = &secrets[(size_t) map[g] * s->nvalues + v];
+			smpc_fe    *slot = &secrets[(size_t) map[g] * s->width + v];
 
-			*slot = smpc_fe_add(*slot, s->local_values[(size_t) g * s->nvalues + v]);
+			*slot = smpc_fe_add(*slot, s->local_values[(size_t) g * s->width + v]);
 		}
 
 	items = palloc0(sizeof(smpc_envelope_item) * s->nparties);
 	own = smpc_share_secrets(s->session_id, s->parties, s->nparties, s->self,
 							 s->threshold, secrets, nvals, items);
 	sodium_memzero(secrets, sizeof(smpc_fe) * Max(nvals, 1));
-	sodium_memzero(s->local_values, sizeof(smpc_fe) * Max(1, s->nlocal * s->nvalues));
+	sodium_memzero(s->local_values, sizeof(smpc_fe) * Max(1, (size_t) s->nlocal * s->width));
 	s->local_values = NULL;
 	s->local_keys = NULL;
 	s->sums = MemoryContextAlloc(SessionContext, sizeof(smpc_fe) * Max(nvals, 1));

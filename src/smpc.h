@@ -267,12 +267,18 @@ typedef struct SmpcLocalResult
 	int			ngroups;
 	int			ngroupcols;
 	int			nvalues;
+	int			width;			/* field elements per group (vectors expanded) */
+	uint32	   *lengths;		/* per value: vector length, 0 for a scalar */
 	char	  **keys;			/* ngroups * ngroupcols; NULL is SQL NULL */
-	smpc_fe    *values;			/* ngroups * nvalues, group-major */
+	smpc_fe    *values;			/* ngroups * width, group-major */
 	List	   *group_columns;	/* column names of the group keys (char *) */
 } SmpcLocalResult;
 
+/* a vector value whose length the local data decides (querying node only) */
+#define SMPC_LENGTH_FROM_DATA UINT32_MAX
+
 extern int	smpc_max_groups;
+extern bool smpc_in_dataset_query;
 extern void smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
 			pg_attribute_noreturn();
 extern void smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg);
@@ -288,6 +294,10 @@ extern void smpc_key_list_from_local(const SmpcLocalResult *lr,
 extern int *smpc_map_groups(const smpc_key_list *order, char **keys,
 							int nkeys, int ncols, const char *what);
 extern char *smpc_key_text(const smpc_key_list *k, int group, int col);
+
+/* in vector.c */
+extern bool smpc_vector_error;
+extern bool smpc_is_vector_sum(Oid aggfnoid);
 
 /* in psi.c */
 extern int	smpc_psi_workers;

@@ -11,11 +11,13 @@
 #    test/run.sh does.
 # 2. Starts three instances (member1..member3) in a scratch directory, as the
 #    `postgres` user when run as root, and loads BENCH_ROWS rows into
-#    bench.facts(g100 int, g10k int, x int, y numeric(12,2)) on each.
+#    bench.facts(g100 int, g10k int, x int, y numeric(12,2)) on each, and one
+#    row of 100,000 double precision elements into bench.vec(w float8[]).
 # 3. smpc: the README walk-through (identities, peer role, member servers, a
 #    federation with min_group_size 1); a non-superuser steward publishes
-#    bench.facts with group_keys {"g100": "reveal", "g10k": "reveal"};
-#    member1 imports the federated table as federation.facts.
+#    bench.facts with group_keys {"g100": "reveal", "g10k": "reveal"} and
+#    bench.vec (dataset vec, column w); member1 imports the federated tables
+#    as federation.facts and federation.vec.
 # 4. postgres_fdw on member1: one async-capable server per member (member1
 #    through loopback too) and a foreign table per member; the plaintext
 #    statistic is a UNION ALL of the three members' aggregates, each pushed
@@ -27,16 +29,27 @@
 #    member, ...` down, and grouping by that constant made each member's
 #    scan 15% (100 groups) to 60% (single-row sum) slower here -- an
 #    unfair baseline.)
+#    For the vector case each member's bench.vec is a foreign table too; the
+#    plaintext element-wise sum fetches the three arrays (UNION ALL of the
+#    foreign scans) and sums them on member1 with unnest ... WITH ORDINALITY
+#    (PostgreSQL has no element-wise array sum to push down).
 # 5. For each case (100 groups, 10000 groups, single-row sum over all rows,
 #    and single-row sum over the ~100 rows per member an index finds, which
-#    measures the protocol's own overhead): both sides
-#    must return the same rows (numerically); then in one psql session per
+#    measures the protocol's own overhead; "vector-100k": smpc_sum(w) over
+#    the three 100,000-element arrays): both sides
+#    must return the same rows (numerically; the vector case: one array of
+#    100,000 elements each, every element within 1e-9 * max(1, |postgres_fdw's
+#    element|), compared in SQL on member1); then in one psql session per
 #    case, after BENCH_WARMUP runs of each, BENCH_REPS runs alternate smpc /
 #    postgres_fdw, timed by psql's \timing (client round trip, including
 #    planning).  Prints the medians, `ratio smpc/postgres_fdw <case>: X.XX`,
 #    the bytes each member sent (smpc.last_session_stats()) and, for the
 #    single-row sums, `overhead smpc-postgres_fdw <case>: X.X ms`; the 10 ms
-#    overhead target is checked on the indexed case.
+#    overhead target is checked on the indexed case.  The vector case also
+#    prints `bytes per element per member vector-100k: N` (the most any
+#    member other than the querying member1 sent, divided by the elements;
+#    the protocol sends 16 per other party plus 16 for the share-sum, 48
+#    with three parties).
 # 6. Private set intersection, two cases: "2x1M", a two-party federation
 #    'pair' (member1 queries, member2; min_members '2') over bench.psi2 with
 #    1,000,000 distinct bigint keys per party, 250,000 of them common; and
@@ -73,7 +86,7 @@
 # directory and leaves the instances running, BENCH_FDW_ONLY=1 times the
 # postgres_fdw side alone (no ratios; for looking at the baseline; no
 # intersection cases), BENCH_ONLY=agg or BENCH_ONLY=psi runs only the aggregate
-# cases (1-5) or only the intersection cases (6), BENCH_PSI_KEYS_2 and
+# cases (1-5, vector-100k included) or only the intersection cases (6), BENCH_PSI_KEYS_2 and
 # BENCH_PSI_KEYS_3 (keys per party of the two intersection cases, defaults
 # 1000000 and 100000, at least 1000; the overlaps scale with them),
 # BENCH_PSI_REPS (timed runs per side of each intersection case, default 1;
@@ -94,6 +107,7 @@ PSI_KEYS_2=${BENCH_PSI_KEYS_2:-1000000}
 PSI_KEYS_3=${BENCH_PSI_KEYS_3:-100000}
 PSI_REPS=${BENCH_PSI_REPS:-1}
 NAMES=(member1 member2 member3)
+VEC_ELEMS=100000	# elements of the vector case's arrays (case vector-100k)
 
 # settings of every instance (printed with the results)
 SHARED_BUFFERS=256MB
@@ -285,6 +299,10 @@ SELECT (i * 37 + $m * 11) % 100,
        (i * 131 + $m * 17) % 2000 - 500,
        ((i * 89 + $m * 3) % 1000000) / 100.0
   FROM generate_series(1, $ROWS::bigint) i;
+CREATE TABLE bench.vec (w float8[]);
+INSERT INTO bench.vec
+SELECT array(SELECT ((i * 7919 + $m * 101) % 2000001 - 1000000)::float8 / 1000 + $m * 0.1
+               FROM generate_series(1, $VEC_ELEMS::bigint) i);
 EOF
 	fi
 	if [ "$RUN_PSI" = 1 ]; then
@@ -313,7 +331,7 @@ EOF
 	echo "COMMIT;"
 	if [ "$RUN_AGG" = 1 ]; then
 		echo "CREATE INDEX ON bench.facts (g10k);"
-		echo "VACUUM (FREEZE, ANALYZE) bench.facts;"
+		echo "VACUUM (FREEZE, ANALYZE) bench.facts, bench.vec;"
 	fi
 	if [ "$RUN_PSI" = 1 ]; then
 		[ "$m" -le 2 ] && echo "VACUUM (FREEZE, ANALYZE) bench.psi2;"
@@ -322,7 +340,7 @@ EOF
 }
 
 loading=()
-[ "$RUN_AGG" = 1 ] && loading+=("$ROWS rows into bench.facts")
+[ "$RUN_AGG" = 1 ] && loading+=("$ROWS rows into bench.facts" "a $VEC_ELEMS-element array into bench.vec")
 [ "$RUN_PSI" = 1 ] && loading+=("$PSI_KEYS_2 keys into bench.psi2 (member1, member2)"
 	"$PSI_KEYS_3 into bench.psi3")
 say "loading $(IFS='|'; echo "${loading[*]}" | sed 's/|/, /g') on each member"
@@ -338,7 +356,7 @@ done
 
 # --- 3. smpc federation -------------------------------------------------------
 published=()
-[ "$RUN_AGG" = 1 ] && published+=(bench.facts)
+[ "$RUN_AGG" = 1 ] && published+=(bench.facts bench.vec)
 [ "$RUN_PSI" = 1 ] && published+=(bench.psi2 bench.psi3 bench.psi_warm)
 say "smpc: identities, peers, federation 'bench', steward publishes ${published[*]}"
 # what the steward of member i + 1 publishes
@@ -349,6 +367,10 @@ publish_sql() {
 		echo "SET ROLE steward;"
 		echo "SELECT smpc.publish('facts', 'bench.facts', columns => '{g100,g10k,x,y}',"
 		echo "                    group_keys => '{\"g100\": \"reveal\", \"g10k\": \"reveal\"}');"
+		echo "RESET ROLE;"
+		echo "GRANT SELECT ON bench.vec TO steward;"
+		echo "SET ROLE steward;"
+		echo "SELECT smpc.publish('vec', 'bench.vec', columns => '{w}');"
 		echo "RESET ROLE;"
 	fi
 	if [ "$RUN_PSI" = 1 ]; then
@@ -430,7 +452,7 @@ if [ "$RUN_AGG" = 1 ]; then
 		psql_on "$i" <<EOF || die "postgres_fdw reader on ${NAMES[$i]} failed"
 CREATE ROLE fdw_reader LOGIN PASSWORD 'bench-fdw-secret';
 GRANT USAGE ON SCHEMA bench TO fdw_reader;
-GRANT SELECT ON bench.facts TO fdw_reader;
+GRANT SELECT ON bench.facts, bench.vec TO fdw_reader;
 EOF
 	done
 	{
@@ -447,6 +469,8 @@ CREATE USER MAPPING FOR PUBLIC SERVER fdw_m$m
 CREATE FOREIGN TABLE plain.facts_m$m (g100 int, g10k int, x int, y numeric(12,2))
   SERVER fdw_m$m OPTIONS (schema_name 'bench', table_name 'facts');
 ANALYZE plain.facts_m$m;
+CREATE FOREIGN TABLE plain.vec_m$m (w float8[])
+  SERVER fdw_m$m OPTIONS (schema_name 'bench', table_name 'vec');
 EOF
 		done
 	} | psql_on 0 || die "postgres_fdw setup on member1 failed"
@@ -459,6 +483,12 @@ EOF
 		got=$(sql_on 0 "SELECT count(*) || ' ' || sum(x) || ' ' || sum(y) FROM plain.facts_m$m") ||
 			die "reading plain.facts_m$m on member1 failed"
 		[ "$want" = "$got" ] || die "plain.facts_m$m ($got) is not ${NAMES[$i]}'s bench.facts ($want)"
+		want=$(sql_on "$i" "SELECT count(*) || ' ' || md5(string_agg(w::text, '')) || ' ' || sum(cardinality(w))
+		                      FROM bench.vec") || die "reading bench.vec on ${NAMES[$i]} failed"
+		got=$(sql_on 0 "SELECT count(*) || ' ' || md5(string_agg(w::text, '')) || ' ' || sum(cardinality(w))
+		                  FROM plain.vec_m$m") || die "reading plain.vec_m$m on member1 failed"
+		[ "$want" = "$got" ] && [ "${want%% *} ${want##* }" = "1 $VEC_ELEMS" ] ||
+			die "plain.vec_m$m ($got) is not ${NAMES[$i]}'s bench.vec ($want; one array of $VEC_ELEMS elements)"
 	done
 fi
 
@@ -468,12 +498,17 @@ fi
 # dominated by scanning.  (Over all rows, smpc's dataset query also computes
 # count(*) for the minimum group size and count(x) for NULL sums, which
 # costs CPU that a bare sum(x) does not.)
-CASES=("100 groups" "10000 groups" "single-row sum" "single-row sum, indexed")
+# The vector case: smpc_sum(w) over the members' 100,000-element arrays
+# against the element-wise sum of the three arrays fetched through
+# postgres_fdw.
+CASES=("100 groups" "10000 groups" "single-row sum" "single-row sum, indexed" "vector-100k")
+VEC_CASE=4
 SMPC_Q=(
 	"SELECT g100 AS g, sum(x) AS s, count(*) AS c, avg(y) AS a FROM federation.facts GROUP BY g100"
 	"SELECT g10k AS g, sum(x) AS s, count(*) AS c, avg(y) AS a FROM federation.facts GROUP BY g10k"
 	"SELECT sum(x) AS s FROM federation.facts"
 	"SELECT sum(x) AS s FROM federation.facts WHERE g10k = 4242"
+	"SELECT smpc_sum(w) AS w FROM federation.vec"
 )
 # the same statistic in plaintext: each member's aggregate (pushed down),
 # combined; avg is sum/count as numeric division, as PostgreSQL's avg does
@@ -490,6 +525,7 @@ FDW_Q=(
 	"SELECT g, sum(s)::bigint AS s, sum(c)::bigint AS c, sum(sy) / sum(cy) AS a FROM ($(grouped_union g10k)) p GROUP BY g"
 	"SELECT sum(s)::bigint AS s FROM (SELECT sum(x) AS s FROM plain.facts_m1 UNION ALL SELECT sum(x) FROM plain.facts_m2 UNION ALL SELECT sum(x) FROM plain.facts_m3) p"
 	"SELECT sum(s)::bigint AS s FROM (SELECT sum(x) AS s FROM plain.facts_m1 WHERE g10k = 4242 UNION ALL SELECT sum(x) FROM plain.facts_m2 WHERE g10k = 4242 UNION ALL SELECT sum(x) FROM plain.facts_m3 WHERE g10k = 4242) p"
+	"SELECT array_agg(s ORDER BY i) AS w FROM (SELECT i, sum(e) AS s FROM (SELECT w FROM plain.vec_m1 UNION ALL SELECT w FROM plain.vec_m2 UNION ALL SELECT w FROM plain.vec_m3) p, unnest(p.w) WITH ORDINALITY AS t(e, i) GROUP BY i) z"
 )
 # numeric equality: compare canonical forms, ordered
 CHECK_COLS=(
@@ -497,8 +533,9 @@ CHECK_COLS=(
 	"g, trim_scale(s::numeric), trim_scale(c::numeric), trim_scale(a::numeric)"
 	"trim_scale(s::numeric)"
 	"trim_scale(s::numeric)"
+	""
 )
-EXPECT_ROWS=(100 10000 1 1)
+EXPECT_ROWS=(100 10000 1 1 1)
 
 if [ "$RUN_AGG" = 1 ]; then
 	say "plans (member1)"
@@ -564,7 +601,7 @@ say "settings (every instance): shared_buffers=$SHARED_BUFFERS work_mem=$WORK_ME
 	"max_parallel_workers=$MAX_WORKERS jit=off fsync=off wal_level=minimal"
 AGG_CASES=()
 if [ "$RUN_AGG" = 1 ]; then
-	AGG_CASES=(0 1 2 3)
+	AGG_CASES=(0 1 2 3 "$VEC_CASE")
 	say "postgres_fdw: async_capable=true fetch_size=$FETCH_SIZE use_remote_estimate=false," \
 		"UNION ALL of the members' aggregates, member1 reaches itself through loopback"
 	say "postgres_fdw reads through cursors, so its remote queries use no parallel workers"
@@ -572,6 +609,8 @@ if [ "$RUN_AGG" = 1 ]; then
 		"min_group_size 1, group_keys g100/g10k 'reveal'"
 	say "$ROWS rows per member; $WARMUP warm-up and $REPS timed runs per side and case," \
 		"alternating in one psql session per case, psql \\timing, medians"
+	say "vector-100k: one $VEC_ELEMS-element double precision[] per member (dataset vec);" \
+		"postgres_fdw fetches the three arrays and sums them element-wise on member1"
 fi
 
 declare -A MED_SMPC MED_FDW
@@ -585,7 +624,37 @@ for c in "${AGG_CASES[@]}"; do
 	check=$WORK/check$c
 	mkdir -p "$check"
 	[ "$(id -u)" = 0 ] && chown postgres: "$check"
-	if [ "$FDW_ONLY" != 1 ]; then
+	if [ "$c" = "$VEC_CASE" ]; then
+		# both sums into temporary tables on member1, compared element by element
+		if [ "$FDW_ONLY" = 1 ]; then
+			vec_smpc="CREATE TEMP TABLE vec_smpc AS ${FDW_Q[$c]};"
+		else
+			vec_smpc="CREATE TEMP TABLE vec_smpc AS ${SMPC_Q[$c]};
+\\o $check/stats.out
+SELECT party, bytes_sent, bytes_received, rounds FROM smpc.last_session_stats() ORDER BY party;
+\\o"
+		fi
+		psql_on 0 -At >"$check/vec.out" 2>&1 <<EOF || { cat "$check/vec.out"; die "the queries of $name failed"; }
+$vec_smpc
+CREATE TEMP TABLE vec_fdw AS ${FDW_Q[$c]};
+SELECT (SELECT count(*) FROM vec_smpc), (SELECT count(*) FROM vec_fdw),
+       (SELECT cardinality(w) FROM vec_smpc), (SELECT cardinality(w) FROM vec_fdw),
+       count(*) FILTER (WHERE s.e IS NULL OR f.e IS NULL
+                           OR abs(s.e - f.e) > 1e-9 * greatest(1, abs(f.e)))
+  FROM (SELECT i, e FROM vec_smpc, unnest(w) WITH ORDINALITY AS t(e, i)) s
+  FULL JOIN (SELECT i, e FROM vec_fdw, unnest(w) WITH ORDINALITY AS t(e, i)) f USING (i);
+EOF
+		verdict=$(tail -1 "$check/vec.out")
+		[ "$verdict" = "1|1|$VEC_ELEMS|$VEC_ELEMS|0" ] || {
+			cat "$check/vec.out"
+			die "result mismatch for $name (rows smpc|fdw, elements smpc|fdw, elements that differ): $verdict"
+		}
+		if [ "$FDW_ONLY" = 1 ]; then
+			echo "postgres_fdw returns one array of $VEC_ELEMS elements"
+		else
+			echo "same $VEC_ELEMS elements from smpc and postgres_fdw (each within 1e-9 relative)"
+		fi
+	elif [ "$FDW_ONLY" != 1 ]; then
 		psql_on 0 -At >"$check/smpc.err" 2>&1 <<EOF || { cat "$check/smpc.err"; die "smpc query for $name failed"; }
 \o $check/smpc.out
 SELECT ${CHECK_COLS[$c]} FROM (${SMPC_Q[$c]}) q ORDER BY 1;
@@ -593,17 +662,19 @@ SELECT ${CHECK_COLS[$c]} FROM (${SMPC_Q[$c]}) q ORDER BY 1;
 SELECT party, bytes_sent, bytes_received, rounds FROM smpc.last_session_stats() ORDER BY party;
 EOF
 	fi
-	psql_on 0 -At -o "$check/fdw.out" \
-		-c "SELECT ${CHECK_COLS[$c]} FROM (${FDW_Q[$c]}) q ORDER BY 1" ||
-		die "postgres_fdw query for $name failed"
-	nrows=$(wc -l <"$check/fdw.out")
-	[ "$nrows" = "${EXPECT_ROWS[$c]}" ] ||
-		die "postgres_fdw query for $name returned $nrows rows, expected ${EXPECT_ROWS[$c]}"
+	if [ "$c" != "$VEC_CASE" ]; then
+		psql_on 0 -At -o "$check/fdw.out" \
+			-c "SELECT ${CHECK_COLS[$c]} FROM (${FDW_Q[$c]}) q ORDER BY 1" ||
+			die "postgres_fdw query for $name failed"
+		nrows=$(wc -l <"$check/fdw.out")
+		[ "$nrows" = "${EXPECT_ROWS[$c]}" ] ||
+			die "postgres_fdw query for $name returned $nrows rows, expected ${EXPECT_ROWS[$c]}"
+	fi
 	if [ "$c" = 0 ]; then
 		total=$(awk -F'|' '{ n += $3 } END { print n }' "$check/fdw.out")
 		[ "$total" = $((3 * ROWS)) ] || die "postgres_fdw counts $total rows, expected $((3 * ROWS))"
 	fi
-	if [ "$FDW_ONLY" != 1 ]; then
+	if [ "$FDW_ONLY" != 1 ] && [ "$c" != "$VEC_CASE" ]; then
 		if ! cmp -s "$check/smpc.out" "$check/fdw.out"; then
 			echo "smpc and postgres_fdw differ for $name (first differences, < smpc, > postgres_fdw):"
 			diff "$check/smpc.out" "$check/fdw.out" | head -20
@@ -629,7 +700,7 @@ EOF
 	if [ "$FDW_ONLY" != 1 ]; then
 		awk -v a="${MED_SMPC[$c]}" -v b="${MED_FDW[$c]}" -v n="$name" \
 			'BEGIN { printf "ratio smpc/postgres_fdw %s: %.2f\n", n, a / b }'
-		if [ "$c" -ge 2 ]; then
+		if [ "$c" = 2 ] || [ "$c" = 3 ]; then
 			awk -v a="${MED_SMPC[$c]}" -v b="${MED_FDW[$c]}" -v n="$name" \
 				'BEGIN { printf "overhead smpc-postgres_fdw %s: %.1f ms\n", n, a - b }'
 		fi
@@ -638,9 +709,16 @@ EOF
 				{ sent = sent (NR > 1 ? ", " : "") $1 " " $2; recv += $3; if ($4 > r) r = $4; tot += $2 }
 				END { printf "bytes sent %s: %s (total %d, rounds %d)\n", n, sent, tot, r }' \
 				"$check/stats.out"
+			if [ "$c" = "$VEC_CASE" ]; then
+				awk -F'|' -v n="$name" -v e="$VEC_ELEMS" -v q="${NAMES[0]}" '
+					$1 != q { m++; if ($2 > most) most = $2 }
+					END { if (m) printf "bytes per element per member %s: %.1f\n", n, most / e
+					      else exit 1 }' "$check/stats.out" ||
+					PROBLEMS+=("smpc.last_session_stats() named no member for $name")
+			fi
 		else
 			echo "bytes sent $name: unavailable"
-			sed 's/^/  /' "$check/smpc.err"
+			sed 's/^/  /' "$check/smpc.err" 2>/dev/null
 			PROBLEMS+=("smpc.last_session_stats() gave no rows for $name")
 		fi
 	fi

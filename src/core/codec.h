@@ -34,7 +34,7 @@
 #include "identity.h"
 #include "envelope.h"
 
-#define SMPC_PROTOCOL_VERSION 1
+#define SMPC_PROTOCOL_VERSION 2
 #define SMPC_FRAME_MAGIC "SMPC"
 #define SMPC_FRAME_HEADER_BYTES 8
 #define SMPC_MSG_SIGN_CONTEXT "smpc-msg-v1"

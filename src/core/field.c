@@ -159,6 +159,26 @@ smpc_fe_random(void)
 }
 
 /*
+ * n uniformly random canonical elements, drawn from libsodium in one call
+ * (as smpc_fe_random, without a system call per element).
+ */
+void
+smpc_fe_random_fill(smpc_fe *out, size_t n)
+{
+	randombytes_buf(out, n * sizeof(smpc_fe));
+	for (size_t i = 0; i < n; i++)
+	{
+		const uint8_t *b = (const uint8_t *) &out[i];
+		smpc_fe		r = 0;
+
+		for (int k = SMPC_FE_BYTES - 1; k >= 0; k--)
+			r = (r << 8) | b[k];
+		r &= SMPC_FIELD_P;
+		out[i] = r < SMPC_FIELD_P ? r : smpc_fe_random();
+	}
+}
+
+/*
  * Embed a signed integer: v >= 0 maps to v, v < 0 maps to p + v.
  * SMPC_ERR_OVERFLOW if |v| > (p-1)/2 (this includes INT128_MIN); *out is
  * untouched on error.

@@ -38,6 +38,8 @@ extern smpc_fe smpc_fe_pow(smpc_fe a, smpc_fe e);
 extern int	smpc_fe_inv(smpc_fe a, smpc_fe *out);
 /* Uniformly random element (rejection sampling over 127-bit strings). */
 extern smpc_fe smpc_fe_random(void);
+/* n random elements at out (one draw from libsodium). */
+extern void smpc_fe_random_fill(smpc_fe *out, size_t n);
 
 /* Signed embedding; SMPC_ERR_OVERFLOW if |v| > (p-1)/2. */
 extern int	smpc_fe_from_i128(smpc_i128 v, smpc_fe *out);

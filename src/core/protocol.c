@@ -31,7 +31,7 @@
 
 /* smallest encodings of one list item, for the count-vs-input checks */
 #define KEY_CELL_MIN_BYTES 1		/* isnull = 1 */
-#define VALUE_SPEC_BYTES 2			/* kind || scale */
+#define VALUE_SPEC_BYTES 6			/* kind || scale || length */
 #define PARTY_ENTRY_MIN_BYTES 1		/* present = 0 */
 
 /* what a NULL key cell's value points at: never a NULL pointer */
@@ -94,9 +94,31 @@ value_spec_valid(uint8_t kind, uint8_t scale)
 			return scale == 0;
 		case SMPC_VALUE_DECIMAL:
 		case SMPC_VALUE_FLOAT:
+		case SMPC_VALUE_ROUNDED:
 			return scale <= SMPC_ENC_MAX_SCALE;
 	}
 	return 0;
+}
+
+size_t
+smpc_value_width(const smpc_value_spec *specs, size_t n)
+{
+	size_t		width = 0;
+
+	for (size_t i = 0; i < n; i++)
+		width += specs[i].length > 0 ? specs[i].length : 1;
+	return width;
+}
+
+/* Every spec valid, no vector longer than the limit, the width bounded. */
+static int
+value_specs_valid(const smpc_value_spec *specs, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!value_spec_valid(specs[i].kind, specs[i].scale) ||
+			specs[i].length > SMPC_MAX_VECTOR_LEN)
+			return 0;
+	return smpc_value_width(specs, n) <= SMPC_MAX_WIDTH;
 }
 
 /* An fe vector of canonical elements (the decoder rejects others). */
@@ -352,9 +374,8 @@ check_prepare(const smpc_prepare *p)
 		return SMPC_ERR_ARG;
 	if (p->nvalues == 0 || p->nvalues > SMPC_MAX_VALUES || p->values == NULL)
 		return SMPC_ERR_ARG;
-	for (size_t i = 0; i < p->nvalues; i++)
-		if (!value_spec_valid(p->values[i].kind, p->values[i].scale))
-			return SMPC_ERR_ARG;
+	if (!value_specs_valid(p->values, p->nvalues))
+		return SMPC_ERR_ARG;
 	if (p->reveal_keys > 1 || (p->reveal_keys && p->groups.ngroups > 0))
 		return SMPC_ERR_ARG;
 	return check_key_list(&p->groups);
@@ -376,6 +397,7 @@ smpc_writer_put_prepare(smpc_writer *w, const smpc_prepare *p)
 	{
 		smpc_writer_put_u8(w, p->values[i].kind);
 		smpc_writer_put_u8(w, p->values[i].scale);
+		smpc_writer_put_u32(w, p->values[i].length);
 	}
 	smpc_writer_put_u8(w, p->reveal_keys);
 	return smpc_writer_put_key_list(w, &p->groups);
@@ -441,13 +463,24 @@ smpc_reader_get_prepare(smpc_reader *r, uint32_t max_groups, smpc_prepare *out)
 	for (size_t i = 0; i < p.nvalues; i++)
 	{
 		smpc_reader_get_u8(r, &p.values[i].kind);
-		if (smpc_reader_get_u8(r, &p.values[i].scale) != SMPC_OK)
+		smpc_reader_get_u8(r, &p.values[i].scale);
+		if (smpc_reader_get_u32(r, &p.values[i].length) != SMPC_OK)
 			goto fail;
 		if (!value_spec_valid(p.values[i].kind, p.values[i].scale))
 		{
 			smpc_reader_fail(r, SMPC_ERR_MALFORMED);
 			goto fail;
 		}
+		if (p.values[i].length > SMPC_MAX_VECTOR_LEN)
+		{
+			smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
+			goto fail;
+		}
+	}
+	if (smpc_value_width(p.values, p.nvalues) > SMPC_MAX_WIDTH)
+	{
+		smpc_reader_fail(r, SMPC_ERR_TOO_LARGE);
+		goto fail;
 	}
 	if (smpc_reader_get_u8(r, &p.reveal_keys) != SMPC_OK)
 		goto fail;

@@ -27,13 +27,17 @@
  *
  *	PREPARE:	u8 threshold || u16 nparties || nparties * sign_pk[32]
  *				|| str dataset || str sql || u16 nvalues
- *				|| nvalues * (u8 kind || u8 scale) || u8 reveal_keys (0/1)
+ *				|| nvalues * (u8 kind || u8 scale || u32 length)
+ *				|| u8 reveal_keys (0/1)
  *				|| key list groups
  *				nparties in 2..SMPC_MAX_PARTIES, threshold < nparties,
  *				dataset non-empty <= SMPC_MAX_NAME_LEN (messages.h), sql
  *				non-empty <= SMPC_MAX_SQL_LEN, nvalues in 1..SMPC_MAX_VALUES,
  *				kind one of SMPC_VALUE_*, scale <= SMPC_ENC_MAX_SCALE
- *				(encode.h) and 0 for SMPC_VALUE_INT.  With reveal_keys == 1
+ *				(encode.h) and 0 for SMPC_VALUE_INT, length (0: one value,
+ *				else a vector of that many elements, each encoded by kind
+ *				and scale) <= SMPC_MAX_VECTOR_LEN, and the width (the sum
+ *				of max(1, length)) <= SMPC_MAX_WIDTH.  With reveal_keys == 1
  *				groups must have ngroups == 0 (the keys come in SHARE) but
  *				carries ncols.  Duplicate participant keys are
  *				SMPC_ERR_MALFORMED.
@@ -57,8 +61,9 @@
  *				[opening[32] || fe vector])
  *	FINISH reply: digest[32]
  *
- * An envelope's plaintext is an fe vector (codec.h) of ngroups * nvalues
- * shares, group-major (all values of group 0, then group 1, ...).
+ * An envelope's plaintext is an fe vector (codec.h) of ngroups * width
+ * shares, group-major (all values of group 0, then group 1, ...; a vector
+ * value's elements are consecutive).
  */
 #ifndef SMPC_PROTOCOL_H
 #define SMPC_PROTOCOL_H
@@ -71,6 +76,8 @@
 
 #define SMPC_MAX_PARTIES 64			/* a federation's parties, querying node included */
 #define SMPC_MAX_VALUES 1024		/* values per group */
+#define SMPC_MAX_VECTOR_LEN 1048576	/* elements of one vector value */
+#define SMPC_MAX_WIDTH (SMPC_MAX_VECTOR_LEN + SMPC_MAX_VALUES)	/* field elements per group */
 #define SMPC_MAX_GROUP_COLS 32		/* GROUP BY columns */
 #define SMPC_MAX_KEY_LEN 1024		/* bytes of one group key value's text */
 #define SMPC_MAX_SQL_LEN 65536		/* bytes of a dataset query */
@@ -80,6 +87,7 @@
 #define SMPC_VALUE_INT 1			/* integer (counts, sums of integers): exact */
 #define SMPC_VALUE_DECIMAL 2		/* numeric, exact at the given scale */
 #define SMPC_VALUE_FLOAT 3			/* float, fixed point rounded to the scale */
+#define SMPC_VALUE_ROUNDED 4		/* numeric, rounded to the scale */
 
 /* PREPARE reply kinds */
 #define SMPC_PREPARE_REPLY_SHARES 1
@@ -102,7 +110,11 @@ typedef struct smpc_value_spec
 {
 	uint8_t		kind;			/* SMPC_VALUE_* */
 	uint8_t		scale;			/* decimal digits after the point */
+	uint32_t	length;			/* 0: one value; else a vector of length elements */
 } smpc_value_spec;
+
+/* Field elements one group's values take: the sum of max(1, length). */
+extern size_t smpc_value_width(const smpc_value_spec *specs, size_t n);
 
 typedef struct smpc_prepare
 {

@@ -15,6 +15,9 @@
 
 #include "shamir.h"
 
+/* values whose random coefficients are drawn at once */
+#define RANDOM_BLOCK 256
+
 /*
  * Check an abscissa list: 1 <= k <= SMPC_SHAMIR_MAX_PARTIES, every x nonzero
  * and all pairwise distinct.  Returns SMPC_OK or SMPC_ERR_ARG.
@@ -127,6 +130,7 @@ smpc_shamir_share(const smpc_fe *secrets, size_t nvals, int t, int n,
 				  smpc_fe *shares_out)
 {
 	smpc_fe		coef[SMPC_SHAMIR_MAX_PARTIES];
+	smpc_fe    *random = NULL;
 
 	if (t < 0 || n <= t || n > SMPC_SHAMIR_MAX_PARTIES)
 		return SMPC_ERR_ARG;
@@ -139,11 +143,20 @@ smpc_shamir_share(const smpc_fe *secrets, size_t nvals, int t, int n,
 		if (secrets[v] >= SMPC_FIELD_P)
 			return SMPC_ERR_ARG;
 
+	if (t > 0)
+	{
+		random = smpc_malloc(sizeof(smpc_fe) * RANDOM_BLOCK * (size_t) t);
+		if (random == NULL)
+			return SMPC_ERR_NOMEM;
+	}
 	for (size_t v = 0; v < nvals; v++)
 	{
+		/* the coefficients of RANDOM_BLOCK values at a time */
+		if (t > 0 && v % RANDOM_BLOCK == 0)
+			smpc_fe_random_fill(random, RANDOM_BLOCK * (size_t) t);
 		coef[0] = secrets[v];
 		for (int d = 1; d <= t; d++)
-			coef[d] = smpc_fe_random();
+			coef[d] = random[(v % RANDOM_BLOCK) * (size_t) t + (size_t) (d - 1)];
 
 		for (int i = 0; i < n; i++)
 		{
@@ -157,6 +170,11 @@ smpc_shamir_share(const smpc_fe *secrets, size_t nvals, int t, int n,
 		}
 	}
 	sodium_memzero(coef, sizeof(coef));
+	if (random != NULL)
+	{
+		sodium_memzero(random, sizeof(smpc_fe) * RANDOM_BLOCK * (size_t) t);
+		smpc_free(random);
+	}
 	return SMPC_OK;
 }
 

@@ -278,7 +278,7 @@ fuzz_member_payload(const fuzz_fixtures *fx, uint8_t type, int variant,
 					uint8_t **out, size_t *outlen)
 {
 	static const smpc_value_spec values[FUZZ_NVALUES] = {
-		{SMPC_VALUE_INT, 0}, {SMPC_VALUE_DECIMAL, 2}, {SMPC_VALUE_FLOAT, 6}
+		{SMPC_VALUE_INT, 0, 0}, {SMPC_VALUE_DECIMAL, 2, 0}, {SMPC_VALUE_FLOAT, 6, 0}
 	};
 	uint8_t		parties[FUZZ_NPARTIES * SMPC_SIGN_PK_BYTES];
 	uint8_t		env[FUZZ_NPARTIES][FUZZ_ENV_CAP];

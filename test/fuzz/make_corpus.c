@@ -108,7 +108,7 @@ static void
 emit_protocol(const fuzz_fixtures *fx, const uint8_t *env, size_t env_len)
 {
 	static const smpc_value_spec values[3] = {
-		{SMPC_VALUE_INT, 0}, {SMPC_VALUE_DECIMAL, 2}, {SMPC_VALUE_FLOAT, 6}
+		{SMPC_VALUE_INT, 0, 0}, {SMPC_VALUE_DECIMAL, 2, 0}, {SMPC_VALUE_FLOAT, 6, 0}
 	};
 	const smpc_fe sums_a[4] = {0, 1, SMPC_FIELD_P - 1, SMPC_FIELD_HALF};
 	const smpc_fe sums_b[2] = {42, 7};

@@ -503,13 +503,14 @@ sub sign_pk
 }
 sub crafted_prepare
 {
-	my ($member, $sid, $sql) = @_;
+	my ($member, $sid, $sql, $length) = @_;
+	$length //= 0;
 	# threshold 1, parties (the querying node first), dataset, sql, one INT
 	# value, no revealed keys, one group of no columns
 	my $body = pack('C v', 1, scalar @names)
 	  . join('', map { sign_pk($fed->{keys}{$_}) } $qname, @members)
 	  . pack('V/a* V/a*', 'admissions', $sql)
-	  . pack('v CC C V v', 1, 1, 0, 0, 1, 0);
+	  . pack('v CC V C V v', 1, 1, 0, $length, 0, 1, 0);
 	my $req = $q->safe_psql('postgres',
 		"SELECT encode(smpc_fault_request('$member', 'research', 'prepare', '\\x$sid', '\\x"
 		  . unpack('H*', $body) . "'), 'hex')");
@@ -543,6 +544,23 @@ sub crafted_prepare
 		"1 failed true $why", "1 MB expression in a crafted PREPARE: $m recorded one failed session");
 	is($node{$m}->safe_psql('postgres', 'SELECT count(*) FROM smpc.audit_log'), $before + 2,
 		"crafted PREPAREs: $m recorded exactly two sessions");
+}
+
+# a request that calls a scalar a vector, or asks for a vector too long
+{
+	my $m = $members[0];
+	my $before = audit_count($m);
+	my $answer = crafted_prepare($m, '00112233445566778899aabbccddee03',
+		'SELECT count(*) FROM admissions', 5);
+	like($answer, qr/42804.*value column 1 of the dataset query has type bigint, not an array/s,
+		"crafted PREPARE calling count(*) a vector of 5: $m refuses it (42804) instead of reading an integer as an array");
+	$answer = crafted_prepare($m, '00112233445566778899aabbccddee04',
+		'SELECT count(*) FROM admissions', 1048577);
+	like($answer, qr/08P01.*malformed prepare request/s,
+		"crafted PREPARE with a vector of 1048577 elements: $m refuses it as malformed (08P01)");
+	is($node{$m}->safe_psql('postgres', 'SELECT count(*) FROM smpc.audit_log'), $before + 2,
+		"crafted vector PREPAREs: $m recorded both");
+	is($node{$m}->safe_psql('postgres', 'SELECT 1'), '1', "$m still answers");
 }
 
 # the members still answer

@@ -107,7 +107,7 @@ sub decode_verdict
 	return 'message is truncated' if $len < 8;
 	return 'message is malformed' if substr($m, 0, 4) ne 'SMPC';
 	my ($v, $t, $f) = unpack('v C C', substr($m, 4, 4));
-	return "version $v" if $v != 1;
+	return "version $v" if $v != 2;
 	return 'message is malformed' if !$TYPENAME{$t} || $f != 0;
 	return 'message is truncated' if $len < $PAYLOAD_AT;
 	my $plen = unpack('V', substr($m, $PAYLOAD_LEN_AT, 4));
@@ -868,11 +868,11 @@ section('garbage');
 		substr($g, 0, 1) = chr(ord('S') ^ (1 + int(rand(255))));
 		push @garbage, [ "$size random bytes", $g ];
 	}
-	# the magic, then a random version other than 1 and random bytes
+	# the magic, then a random version other than 2 and random bytes
 	for (1 .. 8)
 	{
 		my $v = 1 + int(rand(65535));
-		$v = 0 if $v == 1;
+		$v = 0 if $v == 2;
 		push @garbage, [ "magic and version $v", 'SMPC' . pack('v', $v) . rand_bytes(int(rand(400))) ];
 	}
 	# a valid magic and version, a random type and flags byte, random rest
@@ -880,15 +880,15 @@ section('garbage');
 	{
 		my $t = int(rand(256));
 		my $f = rand() < 0.5 ? 0 : int(rand(256));
-		push @garbage, [ "version 1, type $t, flags $f, random rest",
-			'SMPC' . pack('v C C', 1, $t, $f) . rand_bytes(int(rand(600))) ];
+		push @garbage, [ "version 2, type $t, flags $f, random rest",
+			'SMPC' . pack('v C C', 2, $t, $f) . rand_bytes(int(rand(600))) ];
 	}
 	# well-formed frames of random content: random keys and signature
 	my @reqtypes = qw(prepare share combine reveal finish ping describe);
 	my $frame = sub {
 		my (%f) = @_;
 		my $payload = $f{payload} // rand_bytes(int(rand(300)));
-		return 'SMPC' . pack('v C C', 1, $TYPE{ $f{type} // $reqtypes[ int(rand(@reqtypes)) ] }, 0)
+		return 'SMPC' . pack('v C C', 2, $TYPE{ $f{type} // $reqtypes[ int(rand(@reqtypes)) ] }, 0)
 		  . rand_bytes(16) . chr(int(rand(6))) . pack('q<', time() * 1000)
 		  . ($f{sender} // rand_bytes(32)) . ($f{recipient} // rand_bytes(32))
 		  . pack('V', length $payload) . $payload . rand_bytes(64);
@@ -905,7 +905,7 @@ section('garbage');
 	push @garbage, [ 'well-formed frame to alpha from alpha itself, random signature',
 		$frame->(recipient => $pk{alpha}, sender => $pk{alpha}) ];
 	# a payload length claiming more than smpc.max_message_size
-	my $huge = 'SMPC' . pack('v C C', 1, 1, 0) . rand_bytes(16 + 1 + 8 + 64)
+	my $huge = 'SMPC' . pack('v C C', 2, 1, 0) . rand_bytes(16 + 1 + 8 + 64)
 	  . pack('V', $DEFAULT_MAX + 1) . rand_bytes(100);
 	push @garbage, [ 'a payload length above smpc.max_message_size', $huge ];
 
@@ -932,14 +932,14 @@ section('version');
 	for my $b (@bases)
 	{
 		my ($label, $msg) = @$b;
-		for my $v (0, 2, 3, 255, 256, 257, 65535)
+		for my $v (0, 1, 3, 255, 256, 257, 65535)
 		{
 			my $patched = $msg;
 			substr($patched, 4, 2) = pack('v', $v);
 			my $r = exchange($peer, $patched);
 			refused($r, '08P01', qr/^unsupported smpc protocol version $v$/,
 				"$label as version $v: unsupported version");
-			is($r->{detail} // '', 'This member speaks smpc protocol version 1.',
+			is($r->{detail} // '', 'This member speaks smpc protocol version 2.',
 				"$label as version $v: the detail says which version the member speaks");
 			$checks{version}++;
 		}
@@ -1048,7 +1048,7 @@ section('oversized');
 	my $max = 65536;
 	for my $size ($max + 1, $max + 1000, 300000)
 	{
-		my $r = exchange($peer, 'SMPC' . pack('v C C', 1, 1, 0) . rand_bytes($size - 8));
+		my $r = exchange($peer, 'SMPC' . pack('v C C', 2, 1, 0) . rand_bytes($size - 8));
 		refused($r, '54000',
 			qr/^smpc request of $size bytes exceeds smpc\.max_message_size \($max bytes\)$/,
 			"a $size-byte request: over the limit (54000)");

@@ -120,7 +120,7 @@ test_primitives_roundtrip(void)
 
 		REQUIRE(len > sizeof(expect));
 		CHECK(memcmp(buf, expect, sizeof(expect)) == 0);
-		CHECK(memcmp(buf + len - 8, "SMPC\x01\x00\x20\x00", 8) == 0);
+		CHECK(memcmp(buf + len - 8, "SMPC\x02\x00\x20\x00", 8) == 0);
 	}
 
 	smpc_reader_init(&r, buf, len);
@@ -357,7 +357,7 @@ test_signed_roundtrip(void)
 	REQUIRE(make_identities());
 	REQUIRE(make_msg(SMPC_MSG_SHARE, &msg, &len) == SMPC_OK);
 	CHECK(len == SMPC_SIGNED_MSG_MIN_BYTES + 37);
-	CHECK(memcmp(msg, "SMPC\x01\x00\x02\x00", 8) == 0);
+	CHECK(memcmp(msg, "SMPC\x02\x00\x02\x00", 8) == 0);
 
 	fill_fields(&in, SMPC_MSG_SHARE, NULL, 0);
 	REQUIRE(smpc_msg_decode_signed(msg, len, SMPC_MAX_MESSAGE_DEFAULT, &m) == SMPC_OK);
@@ -468,9 +468,9 @@ test_signed_rejects(void)
 		CHECK(decode_exact(bad, len, SMPC_MAX_MESSAGE_DEFAULT, &m) == SMPC_ERR_MALFORMED);
 	}
 
-	/* versions 0, 2, and 1 in the wrong byte order */
+	/* versions 0, 1 (before vector values), and 2 in the wrong byte order */
 	{
-		const uint16_t versions[] = {0, 2, 0x0100, 0xFFFF};
+		const uint16_t versions[] = {0, 1, 0x0200, 0xFFFF};
 
 		for (size_t i = 0; i < sizeof(versions) / sizeof(versions[0]); i++)
 		{

@@ -527,6 +527,7 @@ raw_prepare(const smpc_prepare *p, uint8_t **out, size_t *len)
 	{
 		smpc_writer_put_u8(&w, p->values[i].kind);
 		smpc_writer_put_u8(&w, p->values[i].scale);
+		smpc_writer_put_u32(&w, p->values[i].length);
 	}
 	smpc_writer_put_u8(&w, p->reveal_keys);
 	raw_key_list(&w, p->groups.ngroups, p->groups.ncols, p->groups.cells);
@@ -563,7 +564,7 @@ init_fixtures(void)
 }
 
 static const smpc_value_spec base_values[] = {
-	{SMPC_VALUE_INT, 0}, {SMPC_VALUE_DECIMAL, 2}, {SMPC_VALUE_FLOAT, 6}
+	{SMPC_VALUE_INT, 0, 0}, {SMPC_VALUE_DECIMAL, 2, 0}, {SMPC_VALUE_FLOAT, 6, 0}
 };
 
 /* 3 groups x 2 columns: a NULL, an empty string, UTF-8 */
@@ -872,6 +873,7 @@ HOOKED_TEST(test_prepare_roundtrip)
 	CHECK(got.values[0].kind == SMPC_VALUE_INT && got.values[0].scale == 0);
 	CHECK(got.values[1].kind == SMPC_VALUE_DECIMAL && got.values[1].scale == 2);
 	CHECK(got.values[2].kind == SMPC_VALUE_FLOAT && got.values[2].scale == 6);
+	CHECK(got.values[0].length == 0 && got.values[1].length == 0 && got.values[2].length == 0);
 	CHECK(got.reveal_keys == 0);
 	CHECK(got.groups.ngroups == 3 && got.groups.ncols == 2);
 	CHECK(got.groups.cells[1].isnull == 1 && StrEq(got.groups.cells[3].value, "2024"));
@@ -934,6 +936,44 @@ HOOKED_TEST(test_prepare_limits)
 
 	base_prepare(&p);
 	EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+
+	/* vectors: length <= SMPC_MAX_VECTOR_LEN, width <= SMPC_MAX_WIDTH */
+	{
+		smpc_value_spec vec[3] = {{SMPC_VALUE_INT, 0, 0}, {SMPC_VALUE_FLOAT, 9, 7}, {SMPC_VALUE_DECIMAL, 2, 0}};
+		smpc_writer w;
+		smpc_reader r;
+		smpc_prepare got;
+		uint8_t    *buf;
+		size_t		len;
+
+		CHECK(smpc_value_width(vec, 3) == 9);
+		p.values = vec;
+		p.nvalues = 3;
+		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		smpc_writer_init(&w, SMPC_MAX_MESSAGE_DEFAULT);
+		smpc_writer_put_prepare(&w, &p);
+		REQUIRE(finish(&w, &buf, &len) == SMPC_OK);
+		smpc_reader_init(&r, buf, len);
+		REQUIRE(smpc_reader_get_prepare(&r, 3, &got) == SMPC_OK);
+		CHECK(got.nvalues == 3 && got.values[1].length == 7 && got.values[1].scale == 9 &&
+			  got.values[0].length == 0 && got.values[2].length == 0);
+		smpc_prepare_free(&got);
+		smpc_free(buf);
+		vec[1].length = SMPC_MAX_VECTOR_LEN;
+		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		vec[1].length = SMPC_MAX_VECTOR_LEN + 1;
+		EXPECT_PREPARE(&p, SMPC_ERR_ARG, SMPC_ERR_TOO_LARGE);
+		vec[1].length = UINT32_MAX;
+		EXPECT_PREPARE(&p, SMPC_ERR_ARG, SMPC_ERR_TOO_LARGE);
+		/* two long vectors: each within the limit, together too wide */
+		vec[1].length = SMPC_MAX_VECTOR_LEN;
+		vec[2].length = SMPC_MAX_VALUES + 1;
+		EXPECT_PREPARE(&p, SMPC_ERR_ARG, SMPC_ERR_TOO_LARGE);
+		vec[2].length = SMPC_MAX_VALUES - 2;
+		CHECK(smpc_value_width(vec, 3) == SMPC_MAX_WIDTH - 1);
+		EXPECT_PREPARE(&p, SMPC_OK, SMPC_OK);
+		base_prepare(&p);
+	}
 
 	/* parties: 2 .. SMPC_MAX_PARTIES */
 	p.nparties = 2;
@@ -1054,8 +1094,11 @@ HOOKED_TEST(test_prepare_malformed)
 			{SMPC_VALUE_FLOAT, SMPC_ENC_MAX_SCALE, 1},
 			{SMPC_VALUE_FLOAT, SMPC_ENC_MAX_SCALE + 1, 0},
 			{SMPC_VALUE_FLOAT, 255, 0},
+			{SMPC_VALUE_ROUNDED, 0, 1},
+			{SMPC_VALUE_ROUNDED, SMPC_ENC_MAX_SCALE, 1},
+			{SMPC_VALUE_ROUNDED, SMPC_ENC_MAX_SCALE + 1, 0},
 			{0, 0, 0},
-			{4, 0, 0},
+			{5, 0, 0},
 			{255, 2, 0},
 		};
 
