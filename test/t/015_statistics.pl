@@ -424,11 +424,14 @@ for my $prefix ('', 'smpc_')
 		fed => 'SELECT ' . join(', ', @aggs) . ' FROM federation.stats',
 		kinds => \@kinds,
 		labels => \@aggs);
-	# integer and real arguments, cast implicitly to double precision
+	# integer and real arguments, cast implicitly to double precision (the
+	# bigints of about 1e15 are left out: as floats, their squares are
+	# beyond what a member may share, 22003, see the README)
 	my @mixed = ("${prefix}corr(i4, i2)", "${prefix}regr_slope(i8, i4)", "${prefix}covar_samp(i2, x)",
 		"${prefix}regr_count(i4, f8)", "${prefix}regr_intercept(y, i4)", "${prefix}covar_pop(f4, x)");
 	check("$prefix* over integer and real arguments by g",
-		fed => 'SELECT g, ' . join(', ', @mixed) . ' FROM federation.stats GROUP BY g',
+		fed => 'SELECT g, ' . join(', ', @mixed)
+		  . ' FROM federation.stats WHERE i8 IS NULL OR abs(i8) < 10000000000000 GROUP BY g',
 		grouped => 1,
 		kinds => [qw(key float float float exact float float)],
 		labels => [ 'g', @mixed ]);
@@ -496,7 +499,7 @@ for my $g (qw(one xnull xconst))
 	my (undef, $sum_stats) = split /^\@\@\@\n/m, $r->{out} . "\n", 2;
 	my $fmt = sub { join('; ', map { join(' ', @$_) } @{ rows_of($_[0]) }) };
 	my $ms = rows_of($mixed_stats);
-	ok(@$ms == 3 && !grep { !defined $_->[2] || $_->[2] !~ /^\d+$/ || $_->[2] < 1 } @$ms,
+	ok(@$ms == 3 && !grep({ !defined $_->[2] || $_->[2] !~ /^\d+$/ || $_->[2] < 1 } @$ms),
 		'last_session_stats after the mixed query: three parties, each with rounds')
 	  or diag('  got: ' . $fmt->($mixed_stats));
 	is($fmt->($mixed_stats), $fmt->($sum_stats),
@@ -619,8 +622,18 @@ check('WHERE, ungrouped',
 			  . $node{$PLAIN}->safe_psql('postgres', "SELECT var_samp(i8) FROM plain.huge WHERE g = 'h3'"));
 		$failures{'overflow of var_samp(i8)'} = 'got ' . ($state // 'no error') . ': ' . ($msg // $first);
 	};
-	like($msg // '', qr/out of range|overflow/i, '... and its message says the value is out of range')
+	my ($detail) = $err =~ /^DETAIL:  (.*)$/m;
+	like($msg // '', qr/out of range|overflow|too large/i, '... and its message says a value is out of range')
 	  or diag("  stderr: $err");
+	# clear to the analyst: it names what overflowed in the query's terms
+	# (the column i8 or var_samp), not an internal position
+	like(join(' ', $msg // '', $detail // ''), qr/\bi8\b|var_samp/,
+		'... and the message or its detail names the column or the aggregate')
+	  or do
+	{
+		diag("  stderr: $err");
+		$failures{'overflow message'} = "message: $msg; detail: " . ($detail // '');
+	};
 	my ($ok, $why) = compare_rows(rows_of($second), rows_of($exp), [qw(key exact exact exact exact)], grouped => 1);
 	ok(length($second // '') && $ok, '... and the next joint query in the same session works')
 	  or diag("  $why\n  stdout: $out\n  stderr: $err");
