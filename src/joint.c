@@ -652,7 +652,6 @@ DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
 	int			sy = intVal(list_nth(o, 7));
 	int			syy = intVal(list_nth(o, 8));
 	int			sxy = intVal(list_nth(o, 9));
-	bool		trim = intVal(list_nth(o, 10)) != 0;
 	int64		n = DecodeCount(gv[offsets[a]]);
 	bool		samp = stat == SMPC_STAT_VAR_SAMP || stat == SMPC_STAT_STDDEV_SAMP ||
 		stat == SMPC_STAT_COVAR_SAMP;
@@ -674,11 +673,11 @@ DecodeStatistic(List *o, const smpc_fe *gv, const int *offsets,
 	}
 	N = NUM_INT(n);
 	if (b >= 0)
-		Sx = SpecNumeric(&gv[offsets[b]], &specs[b], trim);
+		Sx = SpecNumeric(&gv[offsets[b]], &specs[b], false);
 	if (sy >= 0)
 		Sy = SpecNumeric(&gv[offsets[sy]], &specs[sy], false);
 	if (sxx >= 0)
-		nSxx = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[sxx]], &specs[sxx], trim)),
+		nSxx = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[sxx]], &specs[sxx], false)),
 					   NUM_MUL(Sx, Sx));
 	if (syy >= 0)
 		nSyy = NUM_SUB(NUM_MUL(N, SpecNumeric(&gv[offsets[syy]], &specs[syy], false)),

@@ -36,9 +36,8 @@
 
 /*
  * An output is list(kind, a, b, argtype, restype); SMPC_OUT_STAT adds
- * (statistic, sxx, sy, syy, sxy, trim): a is the count, b the sum of x, and
- * the others the values of the sufficient statistics (-1 where unused);
- * trim is 1 when exact sums of x travel at the default scale.
+ * (statistic, sxx, sy, syy, sxy): a is the count, b the sum of x (or -1), and
+ * the others the values of the sufficient statistics (-1 where unused).
  */
 #define SMPC_STAT_VAR_SAMP 1
 #define SMPC_STAT_VAR_POP 2

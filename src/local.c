@@ -539,7 +539,8 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 				 errmsg("value column %d is too large to share", column + 1),
-				 errdetail("One party's value may have at most 2^119 in magnitude after scaling.")));
+				 errdetail("One party's value may have at most 2^119 in magnitude after scaling."),
+				 errhint("Sums of squares and products (for variances, covariances, correlations and regressions) grow fastest; EXPLAIN VERBOSE of the joint query lists its value columns after the group keys.")));
 	smpc_check_core_status(rc, "encode a value");
 }
 

@@ -441,7 +441,6 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 				sy = -1,
 				syy = -1,
 				sxy = -1;
-	int			trim = 0;
 	int			wide = SMPC_SPEC(SMPC_VALUE_WIDE, SMPC_ENC_MAX_SCALE);
 
 	if (!TwoVariables(stat))
@@ -487,10 +486,14 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 				}
 				else
 				{
-					/* sum(x) has at most 12 decimals (as for sum), its squares 24 */
+					/*
+					 * sum(x) has at most 12 decimals (as for sum), its
+					 * squares 24: the statistic is computed at least at
+					 * PostgreSQL's scale, which depends on the largest
+					 * scale among the values (not shared).
+					 */
 					sxx = AddValueSpec(u, SMPC_VAL_SUM, TimesExpr(x, copyObject(x), NUMERICOID),
 									   SMPC_SPEC(SMPC_VALUE_WIDE, 2 * SMPC_NUMERIC_DEFAULT_SCALE));
-					trim = 1;
 				}
 				break;
 			case FLOAT4OID:
@@ -548,7 +551,6 @@ AddStatistic(SmpcRelInfo *info, UpperInfo *u, const char *name, int stat,
 	}
 	*extra = list_make5(makeInteger(stat), makeInteger(sxx), makeInteger(sy),
 						makeInteger(syy), makeInteger(sxy));
-	*extra = lappend(*extra, makeInteger(trim));
 	return true;
 }
 

@@ -258,8 +258,11 @@ my $j = SmpcJoint->new(fed => $fed, plain => $PLAIN);
 my $TOL_NU = Math::BigFloat->new('1e-12');
 my $NUM_RE = qr/^-?(?:\d+\.?\d*(?:e[-+]?\d+)?|Infinity|NaN)$/i;
 
-# One value.  Kinds: exact (text equality), nu (relative 1e-12), nux
-# (numerically equal), float (|got - exp| <= 1e-9 * max(1, |exp|)).
+# One value.  Kinds: exact (text equality), nu (relative 1e-12), nux (at
+# least PostgreSQL's display scale, and rounded half away from zero to it,
+# within one unit of PostgreSQL's last digit: README, numeric without a
+# declared scale; PostgreSQL's stddev is the root of its variance rounded at
+# that scale), float (|got - exp| <= 1e-9 * max(1, |exp|)).
 sub same_value
 {
 	my ($kind, $got, $exp) = @_;
@@ -271,7 +274,14 @@ sub same_value
 	{
 		my ($g, $e) = (Math::BigFloat->new($got), Math::BigFloat->new($exp));
 		return 0 if $g->is_nan || $e->is_nan;
-		return $g->bcmp($e) == 0 if $kind eq 'nux';
+		if ($kind eq 'nux')
+		{
+			my $gd = length(($got =~ /\.(\d*)$/)[0] // '');
+			my $ed = length(($exp =~ /\.(\d*)$/)[0] // '');
+			my $ulp = Math::BigFloat->new('1e-' . $ed);
+			return $gd >= $ed
+			  && $g->copy->bfround(-$ed, 'common')->bsub($e)->babs->bcmp($ulp) <= 0;
+		}
 		return $g->copy->bsub($e)->babs->bcmp($e->copy->babs->bmul($TOL_NU)) <= 0;
 	}
 	if ($kind eq 'float')
@@ -390,7 +400,7 @@ sub check
 my @ONE = qw(var_samp var_pop variance stddev_samp stddev_pop stddev);
 my @TWO = qw(covar_samp covar_pop corr regr_slope regr_intercept regr_r2 regr_count
   regr_sxx regr_syy regr_sxy regr_avgx regr_avgy);
-my %KIND = (i2 => 'exact', i4 => 'exact', i8 => 'exact', n2 => 'exact', nu => 'nu',
+my %KIND = (i2 => 'exact', i4 => 'exact', i8 => 'exact', n2 => 'exact', nu => 'nux',
 	f4 => 'float', f8 => 'float', x => 'float', y => 'float');
 
 for my $col (qw(i2 i4 i8 n2 nu f4 f8 x y))
@@ -623,12 +633,13 @@ check('WHERE, ungrouped',
 		$failures{'overflow of var_samp(i8)'} = 'got ' . ($state // 'no error') . ': ' . ($msg // $first);
 	};
 	my ($detail) = $err =~ /^DETAIL:  (.*)$/m;
+	my ($hint) = $err =~ /^HINT:  (.*)$/m;
 	like($msg // '', qr/out of range|overflow|too large/i, '... and its message says a value is out of range')
 	  or diag("  stderr: $err");
-	# clear to the analyst: it names what overflowed in the query's terms
-	# (the column i8 or var_samp), not an internal position
-	like(join(' ', $msg // '', $detail // ''), qr/\bi8\b|var_samp/,
-		'... and the message or its detail names the column or the aggregate')
+	# clear to the analyst: it says in the query's terms what overflowed
+	# (the column i8, var_samp, or the sums of squares a variance needs)
+	like(join(' ', $msg // '', $detail // '', $hint // ''), qr/\bi8\b|var_samp|squares/,
+		'... and the message, detail or hint names the column, the aggregate or the squares')
 	  or do
 	{
 		diag("  stderr: $err");
