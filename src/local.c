@@ -463,7 +463,6 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 			{
 				Datum		rounded;
 				Datum		whole;
-				Datum		fraction;
 
 				if (typid != NUMERICOID)
 					ereport(ERROR,
@@ -478,31 +477,12 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 				/* integer part and fraction (of the same sign), each its own element */
 				rounded = DirectFunctionCall2(numeric_round, d, Int32GetDatum(spec->scale));
 				whole = DirectFunctionCall2(numeric_trunc, rounded, Int32GetDatum(0));
-				fraction = DirectFunctionCall2(numeric_sub, rounded, whole);
 				rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, whole)),
 										 0, &out[0]);
 				if (rc == SMPC_OK)
-					rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, fraction)),
+					rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out,
+																				 DirectFunctionCall2(numeric_sub, rounded, whole))),
 											 spec->scale, &out[1]);
-				break;
-			}
-		case SMPC_VALUE_ROUNDED:
-			{
-				Datum		rounded;
-
-				if (typid != NUMERICOID)
-					ereport(ERROR,
-							(errcode(ERRCODE_DATATYPE_MISMATCH),
-							 errmsg("value column %d of the dataset query has type %s, not numeric",
-									column + 1, format_type_be(typid))));
-				if (numeric_is_nan(DatumGetNumeric(d)) || numeric_is_inf(DatumGetNumeric(d)))
-					ereport(ERROR,
-							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
-							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
-							 errhint("Exclude non-finite values with a WHERE condition.")));
-				rounded = DirectFunctionCall2(numeric_round, d, Int32GetDatum(spec->scale));
-				rc = smpc_encode_decimal(DatumGetCString(DirectFunctionCall1(numeric_out, rounded)),
-										 spec->scale, out);
 				break;
 			}
 		case SMPC_VALUE_FLOAT:

@@ -94,7 +94,6 @@ value_spec_valid(uint8_t kind, uint8_t scale)
 			return scale == 0;
 		case SMPC_VALUE_DECIMAL:
 		case SMPC_VALUE_FLOAT:
-		case SMPC_VALUE_ROUNDED:
 		case SMPC_VALUE_WIDE:
 			return scale <= SMPC_ENC_MAX_SCALE;
 	}

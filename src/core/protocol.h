@@ -88,8 +88,7 @@
 #define SMPC_VALUE_INT 1			/* integer (counts, sums of integers): exact */
 #define SMPC_VALUE_DECIMAL 2		/* numeric, exact at the given scale */
 #define SMPC_VALUE_FLOAT 3			/* float, fixed point rounded to the scale */
-#define SMPC_VALUE_ROUNDED 4		/* numeric, rounded to the scale */
-#define SMPC_VALUE_WIDE 5			/* numeric rounded to the scale, in two field
+#define SMPC_VALUE_WIDE 4			/* numeric rounded to the scale, in two field
 									 * elements: integer part, then fraction */
 
 /* PREPARE reply kinds */
