@@ -212,10 +212,14 @@ isnt($rc, 0, 'a tampered request is refused');
 like($err, qr/invalid signature on request from node "st_marys"|malformed smpc request/,
 	'... because the signature does not verify');
 
-# protocol version 2 (bytes 4-5, little endian)
-my $v2 = substr($req, 0, 8) . '0200' . substr($req, 12);
-($rc, $out, $err) = $node{city}->psql('postgres', "SELECT smpc.exchange('\\x$v2')");
-like($err, qr/unsupported smpc protocol version 2/, 'an unsupported protocol version is refused');
+# protocol version 3 (bytes 4-5, little endian): from the future
+my $v3 = substr($req, 0, 8) . '0300' . substr($req, 12);
+($rc, $out, $err) = $node{city}->psql('postgres', "SELECT smpc.exchange('\\x$v3')");
+like($err, qr/unsupported smpc protocol version 3/, 'an unsupported protocol version is refused');
+# version 1 (before vector values changed PREPARE): refused as clearly
+my $v1 = substr($req, 0, 8) . '0100' . substr($req, 12);
+($rc, $out, $err) = $node{city}->psql('postgres', "SELECT smpc.exchange('\\x$v1')");
+like($err, qr/unsupported smpc protocol version 1/, 'a request of protocol version 1 is refused');
 
 # truncated and garbage requests
 ($rc, $out, $err) = $node{city}->psql('postgres',
