@@ -1223,6 +1223,14 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		offsets[i] = width;
 		width += (specs[i].length > 0 ? (int) specs[i].length : 1) * SMPC_VALUE_ELEMENTS(&specs[i]);
 	}
+	/* with a public domain the group count is known: fail before PREPARE */
+	if (public && (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * width >
+		(size_t) smpc_max_message_size / SMPC_FE_BYTES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%u groups of %d values are more than smpc.max_message_size can carry",
+						ngroupcols == 0 ? 1 : groups.ngroups, width),
+				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
 	if (width > SMPC_MAX_WIDTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),

@@ -558,6 +558,28 @@ error_case("vectors of $BIG{big1m1} elements",
 	sql => q{SELECT smpc_sum(w) FROM federation.vec WHERE g = 'big1m1'},
 	sqlstate => $PROPER, message => [qr/1,?048,?576/]);
 
+# more than smpc.max_message_size can carry, known before any member is
+# asked: refused at the querying node, no member hears of it
+{
+	my $audit = sub {
+		return join(',', map { $node{$_}->safe_psql('postgres',
+			'SELECT coalesce(max(audit_id), 0) FROM smpc.audit_log') } qw(beta gamma));
+	};
+	my $before = $audit->();
+	my $what = '100,000 elements with smpc.max_message_size 1MB';
+	$sess->query("SET smpc.max_message_size = '1MB'");
+	$sess->{stderr} = '';
+	my $out = $sess->query(q{SELECT smpc_sum(w), count(*) FROM federation.vec WHERE g = 'big100k'});
+	my $e = parse_err($sess->{stderr});
+	is($e->{sqlstate} // '', '54000', "$what: fails with SQLSTATE 54000")
+	  or diag("  stderr: $sess->{stderr}");
+	like($e->{message} // '', qr/smpc\.max_message_size/, "$what: the message names the setting");
+	is($out, '', "$what: no result");
+	is($audit->(), $before, "$what: no member recorded a session");
+	$sess->query('RESET smpc.max_message_size');
+	after_error($what);
+}
+
 $sess->quit;
 no_leftovers('at the end');
 diag(sprintf('016 ran in %.1f s', time - $T0));
