@@ -662,6 +662,18 @@ run_queries() {
   FROM admissions
  GROUP BY sex HAVING count(*) >= 5 ORDER BY sex"
 
+	check "spread and association per ward, in the same session: stddev of the stay (exact), correlation and regression of cost on age" \
+"SELECT ward, stddev_samp(los) AS sd_los, var_pop(age) AS var_age,
+       corr(cost, age) AS r_cost_age, regr_slope(cost, age) AS cost_per_year,
+       regr_intercept(cost, age) AS cost_at_0
+  FROM federation.admissions
+ GROUP BY ward ORDER BY ward" \
+"SELECT ward, stddev_samp(los) AS sd_los, var_pop(age) AS var_age,
+       corr(cost, age) AS r_cost_age, regr_slope(cost, age) AS cost_per_year,
+       regr_intercept(cost, age) AS cost_at_0
+  FROM admissions
+ GROUP BY ward HAVING count(*) >= 5 ORDER BY ward"
+
 	check "wards with at least 100 patients aged 65+, longest mean stay first (HAVING, ORDER BY)" \
 "SELECT ward, smpc_avg(los) AS mean_los, smpc_count(*) AS patients
   FROM federation.admissions
