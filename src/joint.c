@@ -550,13 +550,10 @@ SumNumeric(smpc_fe v, Oid argtype, int scale, bool trim)
 static double
 SumFloat(smpc_fe v)
 {
-	static long double scale = 0;
 	smpc_i128	x;
 
 	smpc_check_core_status(smpc_decode_i128(v, &x), "decode a joint sum");
-	if (scale == 0)
-		scale = powl(10.0L, SMPC_FLOAT_SCALE);
-	return (double) ((long double) x / scale);
+	return (double) ((long double) x / smpc_pow10l(SMPC_FLOAT_SCALE));
 }
 
 /* A joint value as numeric, at its spec's scale; trim drops trailing zeros. */

@@ -412,15 +412,26 @@ CheckOutputs(const SmpcDataset *ds, List *outputs, int ngroupcols, int nvalues)
 	}
 }
 
-/* 10^scale, for scale 0..SMPC_ENC_MAX_SCALE (powl once per scale) */
-static long double
-Pow10(int scale)
+/*
+ * smpc_pow10l
+ *		10^scale for scale 0..SMPC_ENC_MAX_SCALE, by repeated multiplication
+ *		(exact up to 10^27 in long double, and up to 10^22 where long double
+ *		is only double, as under valgrind), computed once per scale.
+ */
+long double
+smpc_pow10l(int scale)
 {
 	static long double powers[SMPC_ENC_MAX_SCALE + 1];
 
 	Assert(scale >= 0 && scale <= SMPC_ENC_MAX_SCALE);
 	if (powers[scale] == 0)
-		powers[scale] = powl(10.0L, scale);
+	{
+		long double p = 1.0L;
+
+		for (int i = 0; i < scale; i++)
+			p *= 10.0L;
+		powers[scale] = p;
+	}
 	return powers[scale];
 }
 
@@ -504,7 +515,7 @@ EncodeValue(Datum d, Oid typid, const smpc_value_spec *spec, int column, smpc_fe
 							(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
 							 errmsg("value column %d is not finite (NaN or infinity)", column + 1),
 							 errhint("Exclude non-finite values with a WHERE condition.")));
-				scaled = nearbyintl((long double) v * Pow10(spec->scale));
+				scaled = nearbyintl((long double) v * smpc_pow10l(spec->scale));
 				if (fabsl(scaled) > (long double) SMPC_ENC_MAX_ABS)
 					rc = SMPC_ERR_OVERFLOW;
 				else
