@@ -550,10 +550,18 @@ SumNumeric(smpc_fe v, Oid argtype, int scale, bool trim)
 static double
 SumFloat(smpc_fe v)
 {
+	const int64 unit = 1000000000;	/* 10^SMPC_FLOAT_SCALE */
 	smpc_i128	x;
 
+	StaticAssertStmt(SMPC_FLOAT_SCALE == 9, "unit is 10^SMPC_FLOAT_SCALE");
 	smpc_check_core_status(smpc_decode_i128(v, &x), "decode a joint sum");
-	return (double) ((long double) x / smpc_pow10l(SMPC_FLOAT_SCALE));
+
+	/*
+	 * Integer part and fraction separately, in integers: no int128 to long
+	 * double conversion (which valgrind, computing x87 arithmetic at double
+	 * precision, gets wrong by 1e-7).
+	 */
+	return (double) (x / unit) + (double) (int64) (x % unit) / (double) unit;
 }
 
 /* A joint value as numeric, at its spec's scale; trim drops trailing zeros. */
