@@ -69,6 +69,7 @@ typedef struct JointScanState
 	List	   *values;
 	List	   *outputs;
 	char	   *sql;
+	char	   *value_list;		/* its value columns, numbered, for errors */
 	AttrNumber	intersect;		/* smpc_intersect_count's column, or 0 */
 	/* results */
 	bool		done;
@@ -191,7 +192,20 @@ smpc_begin_joint_scan(ForeignScanState *node, int eflags)
 									   st->intersect ? list_make1(makeInteger(st->intersect)) : st->groupcols,
 									   st->intersect ? NIL : st->values,
 									   (eflags & EXEC_FLAG_EXPLAIN_ONLY) ? NULL : ParamValue,
-									   node);
+									   node, &st->value_list);
+}
+
+/*
+ * A value that does not fit ("value column 4 is too large to share", from
+ * this node or re-raised from a member) is named in the query's terms.
+ */
+static void
+JointErrorContext(void *arg)
+{
+	JointScanState *st = (JointScanState *) arg;
+
+	if (geterrcode() == ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE && st->value_list && !st->intersect)
+		errcontext("value columns of the dataset query: %s", st->value_list);
 }
 
 /* The current value of an external parameter. */
@@ -213,11 +227,17 @@ smpc_iterate_joint_scan(ForeignScanState *node)
 	if (!st->done)
 	{
 		MemoryContext old = MemoryContextSwitchTo(node->ss.ps.state->es_query_cxt);
+		ErrorContextCallback errcallback;
 
+		errcallback.callback = JointErrorContext;
+		errcallback.arg = st;
+		errcallback.previous = error_context_stack;
+		error_context_stack = &errcallback;
 		if (st->intersect)
 			RunIntersect(node, st);
 		else
 			RunJoint(node, st);
+		error_context_stack = errcallback.previous;
 		MemoryContextSwitchTo(old);
 		st->done = true;
 	}

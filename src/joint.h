@@ -76,7 +76,8 @@ extern void smpc_raise_scan_refusal(PlannerInfo *root, RelOptInfo *baserel,
 									Oid relid) pg_attribute_noreturn();
 extern char *smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals,
 									  List *groupcols, List *values,
-									  SmpcParamValue param_value, void *param_arg);
+									  SmpcParamValue param_value, void *param_arg,
+									  char **value_list);
 
 /* joint.c */
 extern void smpc_begin_joint_scan(ForeignScanState *node, int eflags);

@@ -1202,17 +1202,22 @@ DeparseExpr(Node *node, DeparseContext *cxt)
  * smpc_deparse_dataset_sql
  *		The dataset SQL of a joint aggregate plan (see the file header).
  *		param_value renders parameters as constants; NULL prints $n.
+ *		*value_list, if value_list is not NULL, gets the value columns
+ *		numbered as a member's errors number them ("1 count(*), 2 ...").
  */
 char *
 smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals, List *groupcols,
-						 List *values, SmpcParamValue param_value, void *param_arg)
+						 List *values, SmpcParamValue param_value, void *param_arg,
+						 char **value_list)
 {
 	StringInfoData buf;
+	StringInfoData list;
 	DeparseContext cxt;
 	ListCell   *lc;
 	bool		first = true;
 
 	initStringInfo(&buf);
+	initStringInfo(&list);
 	cxt.buf = &buf;
 	cxt.relid = relid;
 	cxt.param_value = param_value;
@@ -1231,9 +1236,12 @@ smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals, List *grou
 		int			kind = intVal(linitial(v));
 		Node	   *arg = lsecond(v);
 
+		int			start;
+
 		if (!first)
 			appendStringInfoString(&buf, ", ");
 		first = false;
+		start = buf.len;
 		if (kind == SMPC_VAL_COUNT_STAR)
 			appendStringInfoString(&buf, "count(*)");
 		else
@@ -1243,7 +1251,11 @@ smpc_deparse_dataset_sql(const char *dataset, Oid relid, List *quals, List *grou
 			DeparseExpr(arg, &cxt);
 			appendStringInfoChar(&buf, ')');
 		}
+		appendStringInfo(&list, "%s%d %s", foreach_current_index(lc) ? ", " : "",
+						 foreach_current_index(lc) + 1, buf.data + start);
 	}
+	if (value_list)
+		*value_list = list.data;
 	appendStringInfo(&buf, " FROM %s", quote_identifier(dataset));
 	foreach(lc, quals)
 	{

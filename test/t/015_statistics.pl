@@ -645,6 +645,13 @@ check('WHERE, ungrouped',
 		diag("  stderr: $err");
 		$failures{'overflow message'} = "message: $msg; detail: " . ($detail // '');
 	};
+	# and the context maps the member's "value column N" to the dataset
+	# query's sum of squares of i8
+	my ($ncol) = ($msg // '') =~ /value column (\d+)/;
+	$ncol //= 'N';
+	like($err, qr/CONTEXT:  value columns of the dataset query: .*\b$ncol sum\(\(CAST\(i8 AS numeric\) \* CAST\(i8 AS numeric\)\)\)/,
+		'... and its context names the value column: the sum of squares of i8')
+	  or diag("  stderr: $err");
 	my ($ok, $why) = compare_rows(rows_of($second), rows_of($exp), [qw(key exact exact exact exact)], grouped => 1);
 	ok(length($second // '') && $ok, '... and the next joint query in the same session works')
 	  or diag("  $why\n  stdout: $out\n  stderr: $err");
