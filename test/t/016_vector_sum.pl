@@ -580,6 +580,32 @@ error_case("vectors of $BIG{big1m1} elements",
 	after_error($what);
 }
 
+# two vectors that together exceed the protocol's width per group
+# (1,048,576 + 1,024 field elements): refused at the querying node before
+# any member is asked (the row exists at alpha only)
+{
+	$alpha->safe_psql('postgres', q{INSERT INTO lab.vec (g, w, u, x)
+		SELECT 'wide', array(SELECT i::float8 FROM generate_series(1, 1048576) i),
+		       array(SELECT i::numeric FROM generate_series(1, 2000) i), 1});
+	my $audit = sub {
+		return join(',', map { $node{$_}->safe_psql('postgres',
+			'SELECT coalesce(max(audit_id), 0) FROM smpc.audit_log') } qw(beta gamma));
+	};
+	my $before = $audit->();
+	my $what = 'vectors of 1,048,576 and 2,000 elements in one query';
+	$sess->{stderr} = '';
+	my $out = $sess->query(q{SELECT smpc_sum(w), smpc_sum(u) FROM federation.vec WHERE g = 'wide'});
+	my $e = parse_err($sess->{stderr});
+	is($e->{sqlstate} // '', '54000', "$what: fails with SQLSTATE 54000")
+	  or diag("  stderr: $sess->{stderr}");
+	like($e->{message} // '', qr/take 1050579 field elements per group, more than 1049600/,
+		"$what: the message gives the width and the limit");
+	is($out, '', "$what: no result");
+	is($audit->(), $before, "$what: no member recorded a session");
+	after_error($what);
+	$alpha->safe_psql('postgres', q{DELETE FROM lab.vec WHERE g = 'wide'});
+}
+
 $sess->quit;
 no_leftovers('at the end');
 diag(sprintf('016 ran in %.1f s', time - $T0));
