@@ -521,17 +521,6 @@ KeyUnion(smpc_key_list *lists, int nlists, int ncols, smpc_key_list *out)
 	out->ngroups = (uint32) nout;
 }
 
-/* Numeric scale a sum over expression arg travels with. */
-static int
-NumericScale(Node *arg)
-{
-	int32		typmod = exprTypmod(arg);
-
-	if (typmod >= (int32) VARHDRSZ)
-		return (typmod - VARHDRSZ) & 0xffff;
-	return SMPC_NUMERIC_DEFAULT_SCALE;
-}
-
 static Datum
 NumericFromText(const char *text)
 {
@@ -551,22 +540,6 @@ DecodeCount(smpc_fe v)
 	return n;
 }
 
-/* A sum as numeric (exact), or as a double for float sums. */
-static Datum
-SumNumeric(smpc_fe v, Oid argtype, int scale, bool trim)
-{
-	char		buf[SMPC_DECIMAL_BUFLEN];
-	Datum		d;
-
-	smpc_check_core_status(smpc_decode_decimal(v, argtype == NUMERICOID ? scale : 0,
-											   buf, sizeof(buf)),
-						   "decode a joint sum");
-	d = NumericFromText(buf);
-	if (trim)
-		d = DirectFunctionCall1(numeric_trim_scale, d);
-	return d;
-}
-
 static double
 SumFloat(smpc_fe v)
 {
@@ -583,6 +556,14 @@ SumFloat(smpc_fe v)
 	 */
 	return (double) (x / unit) + (double) (int64) (x % unit) / (double) unit;
 }
+
+/* numeric arithmetic on Datums */
+#define NUM_MUL(a, b) DirectFunctionCall2(numeric_mul, (a), (b))
+#define NUM_ADD(a, b) DirectFunctionCall2(numeric_add, (a), (b))
+#define NUM_SUB(a, b) DirectFunctionCall2(numeric_sub, (a), (b))
+#define NUM_DIV(a, b) DirectFunctionCall2(numeric_div, (a), (b))
+#define NUM_INT(n) DirectFunctionCall1(int8_numeric, Int64GetDatum(n))
+#define NUM_FLOAT(a) DatumGetFloat8(DirectFunctionCall1(numeric_float8, (a)))
 
 /* A joint value as numeric, at its spec's scale; trim drops trailing zeros. */
 static Datum
@@ -601,18 +582,12 @@ SpecNumeric(const smpc_fe *v, const smpc_value_spec *spec, bool trim)
 		/* the integer parts' sum, plus the fractions' sum */
 		smpc_check_core_status(smpc_decode_decimal(v[1], spec->scale, buf, sizeof(buf)),
 							   "decode a joint sum");
-		d = DirectFunctionCall2(numeric_add, d, NumericFromText(buf));
+		d = NUM_ADD(d, NumericFromText(buf));
 	}
 	if (trim)
 		d = DirectFunctionCall1(numeric_trim_scale, d);
 	return d;
 }
-
-#define NUM_MUL(a, b) DirectFunctionCall2(numeric_mul, (a), (b))
-#define NUM_SUB(a, b) DirectFunctionCall2(numeric_sub, (a), (b))
-#define NUM_DIV(a, b) DirectFunctionCall2(numeric_div, (a), (b))
-#define NUM_INT(n) DirectFunctionCall1(int8_numeric, Int64GetDatum(n))
-#define NUM_FLOAT(a) DatumGetFloat8(DirectFunctionCall1(numeric_float8, (a)))
 
 static bool
 NumericPositive(Datum d)
@@ -642,13 +617,13 @@ NumericSqrtRounded(Datum v, int32 scale)
 
 	for (int i = 0; i < 2; i++)
 	{
-		Datum		lo = DirectFunctionCall2(numeric_sub, c, half);
-		Datum		hi = DirectFunctionCall2(numeric_add, c, half);
+		Datum		lo = NUM_SUB(c, half);
+		Datum		hi = NUM_ADD(c, half);
 
 		if (NumericPositive(lo) && NumericLess(v, NUM_MUL(lo, lo)))
-			c = DirectFunctionCall2(numeric_sub, c, ulp);
+			c = NUM_SUB(c, ulp);
 		else if (!NumericLess(v, NUM_MUL(hi, hi)))
-			c = DirectFunctionCall2(numeric_add, c, ulp);
+			c = NUM_ADD(c, ulp);
 		else
 			break;
 	}
@@ -928,9 +903,9 @@ DecodeRows(JointScanState *st, ForeignScanState *node, const smpc_key_list *grou
 							 * divides the untrimmed sum, so it is never less
 							 * precise than PostgreSQL's own avg.
 							 */
-							Datum		sum = SumNumeric(sumv, argtype, NumericScale(arg),
-														 kind == SMPC_OUT_SUM &&
-														 argtype == NUMERICOID && exprTypmod(arg) < 0);
+							Datum		sum = SpecNumeric(&gv[offsets[a]], &specs[a],
+														  kind == SMPC_OUT_SUM &&
+														  argtype == NUMERICOID && exprTypmod(arg) < 0);
 
 							if (kind == SMPC_OUT_SUM)
 								values[i] = sum;
@@ -1154,35 +1129,16 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		int			i = foreach_current_index(lc);
 		int			kind = intVal(linitial(v));
 		Node	   *arg = lsecond(v);
-		Oid			t = arg ? exprType(arg) : INT8OID;
-
 		int			spec = intVal(lthird(v));
 
 		args[i] = arg;
+		specs[i].kind = (uint8) SMPC_SPEC_KIND(spec);
+		specs[i].scale = (uint8) SMPC_SPEC_SCALE(spec);
 		if (kind == SMPC_VAL_VECTOR_SUM)
 		{
 			/* the length comes from this node's own arrays, below */
-			t = get_element_type(t);
 			specs[i].length = SMPC_LENGTH_FROM_DATA;
 			vectors = true;
-		}
-		if (spec >= 0)
-		{
-			specs[i].kind = (uint8) SMPC_SPEC_KIND(spec);
-			specs[i].scale = (uint8) SMPC_SPEC_SCALE(spec);
-		}
-		else if (kind == SMPC_VAL_COUNT || kind == SMPC_VAL_COUNT_STAR ||
-				 t == INT2OID || t == INT4OID || t == INT8OID)
-			specs[i].kind = SMPC_VALUE_INT;
-		else if (t == NUMERICOID)
-		{
-			specs[i].kind = SMPC_VALUE_DECIMAL;
-			specs[i].scale = (uint8) Min(NumericScale(arg), SMPC_ENC_MAX_SCALE);
-		}
-		else
-		{
-			specs[i].kind = SMPC_VALUE_FLOAT;
-			specs[i].scale = SMPC_FLOAT_SCALE;
 		}
 	}
 
@@ -1249,13 +1205,8 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 		width += (specs[i].length > 0 ? (int) specs[i].length : 1) * SMPC_VALUE_ELEMENTS(&specs[i]);
 	}
 	/* with a public domain the group count is known: fail before PREPARE */
-	if (public && (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * width >
-		(size_t) smpc_max_message_size / SMPC_FE_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%u groups of %d values are more than smpc.max_message_size can carry",
-						ngroupcols == 0 ? 1 : groups.ngroups, width),
-				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
+	if (public)
+		smpc_check_joint_size(ngroupcols == 0 ? 1 : groups.ngroups, width);
 	if (width > SMPC_MAX_WIDTH)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
@@ -1387,12 +1338,7 @@ RunJoint(ForeignScanState *node, JointScanState *st)
 
 	/* this node's shares, in the agreed order */
 	nvals = (size_t) (ngroupcols == 0 ? 1 : groups.ngroups) * width;
-	if (nvals > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%u groups of %d values are more than smpc.max_message_size can carry",
-						groups.ngroups, width),
-				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
+	smpc_check_joint_size(ngroupcols == 0 ? 1 : groups.ngroups, width);
 	map = smpc_map_groups(&groups, lr->keys, lr->ngroups, ngroupcols,
 						  public ? "public group key domain" : "union of the group keys");
 	secrets = palloc0(sizeof(smpc_fe) * Max(1, nvals));

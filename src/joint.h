@@ -17,8 +17,8 @@
 #define SMPC_VAL_VECTOR_SUM 4	/* smpc_sum(arg) over an array: element-wise */
 
 /*
- * A value is list(kind, arg, spec): spec -1 lets the executor derive the
- * encoding from arg's type; otherwise it is SMPC_SPEC(value kind, scale).
+ * A value is list(kind, arg, spec): how it travels is SMPC_SPEC(value
+ * kind, scale), chosen by the planner.
  */
 #define SMPC_SPEC(kind, scale) ((kind) * 256 + (scale))
 #define SMPC_SPEC_KIND(spec) ((spec) / 256)

@@ -144,58 +144,52 @@ AggregateWork(void *arg)
 	 * Vector values: every group's array must have the query's length (the
 	 * querying node learns it from its own data); the width follows.
 	 */
-	{
-		MemoryContext old = MemoryContextSwitchTo(caller);
-
-		lr->lengths = palloc0(sizeof(uint32) * nvalues);
-		MemoryContextSwitchTo(old);
-	}
+	lr->lengths = MemoryContextAllocZero(caller, sizeof(uint32) * nvalues);
 	width = 0;
 	for (int v = 0; v < nvalues; v++)
 	{
 		uint32		want = specs[v].length;
 		Oid			coltype = SPI_gettypeid(tupdesc, ngroupcols + v + 1);
 
+		if (want == 0)
+		{
+			width += SMPC_VALUE_ELEMENTS(&specs[v]);
+			continue;
+		}
 		/* a request may call any column a vector: it must be an array */
-		if (want != 0 && coltype != FLOAT8ARRAYOID && coltype != NUMERICARRAYOID)
+		if (coltype != FLOAT8ARRAYOID && coltype != NUMERICARRAYOID)
 			ereport(ERROR,
 					(errcode(ERRCODE_DATATYPE_MISMATCH),
 					 errmsg("value column %d of the dataset query has type %s, not an array of double precision or numeric",
 							v + 1, format_type_be(coltype))));
-		if (want != 0)
-			for (uint64 r = 0; r < n; r++)
-			{
-				bool		isnull;
-				Datum		d = SPI_getbinval(SPI_tuptable->vals[r], tupdesc,
-											  ngroupcols + v + 1, &isnull);
-				uint32		got;
+		for (uint64 r = 0; r < n; r++)
+		{
+			bool		isnull;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[r], tupdesc,
+										  ngroupcols + v + 1, &isnull);
+			ArrayType  *arr;
+			uint32		got;
 
-				if (isnull)
-					continue;
-				got = (uint32) ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(d)),
-											  ARR_DIMS(DatumGetArrayTypeP(d)));
-				if (want == SMPC_LENGTH_FROM_DATA)
-					want = got;
-				else if (got != want)
-					ereport(ERROR,
-							(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
-							 errmsg("the arrays summed by smpc_sum have %u elements in dataset \"%s\" here, the query's have %u",
-									got, ds->name, want),
-							 errdetail("Element-wise sums need arrays of one length on every member."),
-							 errhint("Sum arrays of the same length, or restrict the query with WHERE to rows whose arrays have it.")));
-			}
+			if (isnull)
+				continue;
+			arr = DatumGetArrayTypeP(d);
+			got = (uint32) ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+			if (want == SMPC_LENGTH_FROM_DATA)
+				want = got;
+			else if (got != want)
+				ereport(ERROR,
+						(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+						 errmsg("the arrays summed by smpc_sum have %u elements in dataset \"%s\" here, the query's have %u",
+								got, ds->name, want),
+						 errdetail("Element-wise sums need arrays of one length on every member."),
+						 errhint("Sum arrays of the same length, or restrict the query with WHERE to rows whose arrays have it.")));
+		}
 		if (want == SMPC_LENGTH_FROM_DATA)
 			want = 0;			/* no array here; the caller decides */
 		lr->lengths[v] = want;
-		width += (specs[v].length != 0 ? (size_t) Max(want, 1) : 1) *
-			SMPC_VALUE_ELEMENTS(&specs[v]);
+		width += (size_t) Max(want, 1) * SMPC_VALUE_ELEMENTS(&specs[v]);
 	}
-	if ((size_t) n * width > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("the dataset query on \"%s\" returns %llu groups of %zu values, more than smpc.max_message_size can carry",
-						ds->name, (unsigned long long) n, width),
-				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
+	smpc_check_joint_size(n, width);
 
 	{
 		MemoryContext old = MemoryContextSwitchTo(caller);
@@ -279,6 +273,23 @@ EncodeVector(Datum d, Oid typid, const smpc_value_spec *spec, int column,
 	}
 	pfree(elems);
 	pfree(nulls);
+}
+
+/*
+ * smpc_check_joint_size
+ *		ERROR (54000) unless ngroups groups of width field elements fit in
+ *		one message of smpc.max_message_size: checked before they are
+ *		allocated, by the querying node and by every member.
+ */
+void
+smpc_check_joint_size(uint64 ngroups, size_t width)
+{
+	if (width > 0 && ngroups > (uint64) smpc_max_message_size / SMPC_FE_BYTES / width)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%llu groups of %zu values are more than smpc.max_message_size can carry",
+						(unsigned long long) ngroups, width),
+				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
 }
 
 SmpcLocalResult *

@@ -79,11 +79,44 @@ Refuse(SmpcRelInfo *info, char *reason, char *hint)
 	return false;
 }
 
+/*
+ * How a value of this kind over arg travels (joint.h's SMPC_SPEC): counts
+ * and integer sums exactly, numeric sums at the argument's declared scale
+ * (else SMPC_NUMERIC_DEFAULT_SCALE), float sums in fixed point; a vector
+ * sum as its elements would.
+ */
+static int
+ValueSpec(int kind, Expr *arg)
+{
+	Oid			t;
+	int32		typmod;
+
+	if (kind == SMPC_VAL_COUNT || kind == SMPC_VAL_COUNT_STAR)
+		return SMPC_SPEC(SMPC_VALUE_INT, 0);
+	t = exprType((Node *) arg);
+	if (kind == SMPC_VAL_VECTOR_SUM)
+		t = get_element_type(t);
+	switch (t)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+			return SMPC_SPEC(SMPC_VALUE_INT, 0);
+		case NUMERICOID:
+			typmod = exprTypmod((Node *) arg);
+			return SMPC_SPEC(SMPC_VALUE_DECIMAL,
+							 typmod >= (int32) VARHDRSZ
+							 ? Min((typmod - VARHDRSZ) & 0xffff, SMPC_ENC_MAX_SCALE)
+							 : SMPC_NUMERIC_DEFAULT_SCALE);
+	}
+	return SMPC_SPEC(SMPC_VALUE_FLOAT, SMPC_FLOAT_SCALE);
+}
+
 /* Index of the value (kind, arg) encoded as its type says, added if new. */
 static int
 AddValue(UpperInfo *u, int kind, Expr *arg)
 {
-	return AddValueSpec(u, kind, arg, -1);
+	return AddValueSpec(u, kind, arg, ValueSpec(kind, arg));
 }
 
 /* Index of the value (kind, arg) with encoding spec (joint.h), added if new. */

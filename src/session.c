@@ -579,12 +579,7 @@ ShareInOrder(SmpcRequest *req, const smpc_key_list *order, uint8 reply_kind)
 						  ? "public group key domain" : "union of the group keys");
 	s->ngroups = s->ngroupcols == 0 ? 1 : (int) order->ngroups;
 	nvals = (size_t) s->ngroups * s->width;
-	if (nvals > (size_t) smpc_max_message_size / SMPC_FE_BYTES)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("%d groups of %d values are more than smpc.max_message_size can carry",
-						s->ngroups, s->width),
-				 errhint("Group by fewer keys, sum shorter vectors, or raise smpc.max_message_size on every node.")));
+	smpc_check_joint_size(s->ngroups, s->width);
 	s->nvals = nvals;
 	secrets = palloc0(sizeof(smpc_fe) * Max(nvals, 1));
 	for (int g = 0; g < s->nlocal; g++)

@@ -280,6 +280,7 @@ typedef struct SmpcLocalResult
 extern int	smpc_max_groups;
 extern bool smpc_in_dataset_query;
 extern long double smpc_pow10l(int scale);
+extern void smpc_check_joint_size(uint64 ngroups, size_t width);
 extern void smpc_dataset_query_failed(const SmpcDataset *ds, MemoryContext caller)
 			pg_attribute_noreturn();
 extern void smpc_run_as_publisher(const SmpcDataset *ds, void (*work) (void *), void *arg);
